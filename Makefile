@@ -1,0 +1,29 @@
+# CortexScore: `make install`, then `make run`; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TORCH_VERSION := 2.13.0
+
+.PHONY: install run test bench clean
+
+install: $(BIN)/cortexscore
+
+$(BIN)/cortexscore: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU build of torch first, so nothing later can pull a CUDA build.
+	$(BIN)/pip install --quiet --no-compile torch==$(TORCH_VERSION)
+	$(BIN)/pip install --quiet --no-compile -e '.[dev]'
+	@du -sh $(VENV)
+
+run: install
+	$(BIN)/python scripts/run_platform.py
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf var .pytest_cache

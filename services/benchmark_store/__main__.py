@@ -1,0 +1,3 @@
+from benchmark_store.main import main
+
+main()

@@ -1,0 +1,30 @@
+"""Settings of the benchmark store, from the environment (prefix ``STORE_``)."""
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StoreSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STORE_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8001
+    var_dir: Path = Path("var")
+    # A filesystem path, or s3://host:port/bucket for S3/MinIO.
+    object_store: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: SecretStr = SecretStr("")
+    # Scorers present this token to read private assemblies.
+    worker_token: SecretStr = SecretStr("embedded-worker-token")
+    generate_synthetic: bool = True
+
+    @property
+    def object_store_url(self) -> str:
+        return self.object_store or str(self.var_dir / "store")
+
+
+@lru_cache
+def get_settings() -> StoreSettings:
+    return StoreSettings()

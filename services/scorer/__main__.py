@@ -1,0 +1,3 @@
+from scorer.worker import main
+
+main()

@@ -1,0 +1,80 @@
+"""Runs inside the sandboxed child process: imports the user's submission and writes activations.
+
+It receives only image paths and writes only activations: assemblies, private
+splits and credentials never reach this process. Input is a JSON request;
+output is ``result.json`` plus one ``.npz`` per stimulus set, or ``error.json``.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+IMPORTED_MARKER = "imported"
+
+
+def _log(message: str) -> None:
+    print(f"[model] {message}", flush=True)
+
+
+def run(request: dict) -> dict:
+    from cortexscore.models.placement import place_images
+    from cortexscore.models.submission import load_submission
+
+    out_dir = Path(request["out_dir"])
+    code_dir = out_dir / "code"
+    with zipfile.ZipFile(request["zip_path"]) as archive:
+        archive.extractall(code_dir)
+    roots = [path for path in code_dir.iterdir() if path.is_dir() and path.name != "__MACOSX"]
+    started = time.perf_counter()
+    submission = load_submission(roots[0])
+    model = submission.brain_model(request["model"])
+    (out_dir / IMPORTED_MARKER).touch()
+    _log(f"imported {request['model']} ({submission.layout} layout) in {time.perf_counter() - started:.1f}s; "
+         f"visual degrees {model.visual_degrees()}, candidate layers {model.layers}")
+    outputs = {}
+    for stimulus_set in request["stimulus_sets"]:
+        placed = place_images(stimulus_set["image_paths"], out_dir / "placed" / stimulus_set["key"],
+                              model.visual_degrees(), stimulus_set["stimulus_degrees"])
+        total = len(placed)
+        last_report = [0.0]
+
+        def progress(done: int, total: int = total) -> None:
+            if time.monotonic() - last_report[0] > 5 or done == total:
+                last_report[0] = time.monotonic()
+                _log(f"activations {done}/{total} images")
+
+        started = time.perf_counter()
+        features = model.activations([str(path) for path in placed], model.layers,
+                                     batch_size=request.get("batch_size", 64), progress=progress)
+        _log(f"{total} images through {len(features)} layers in {time.perf_counter() - started:.1f}s")
+        path = out_dir / f"{stimulus_set['key']}.npz"
+        np.savez(path, **{f"layer{index}": features[layer] for index, layer in enumerate(model.layers)})
+        outputs[stimulus_set["key"]] = str(path)
+    return {"layers": list(model.layers), "visual_degrees": float(model.visual_degrees()),
+            "bibtex": submission.bibtex(request["model"]), "outputs": outputs}
+
+
+def main(request_path: str) -> int:
+    request = json.loads(Path(request_path).read_text())
+    out_dir = Path(request["out_dir"])
+    try:
+        result = run(request)
+    except BaseException as error:  # everything the user's code raises is reported, never re-raised
+        lines = traceback.format_exception(error)
+        (out_dir / "error.json").write_text(json.dumps({
+            "type": type(error).__name__, "message": str(error)[:2000], "traceback": "".join(lines)[-6000:],
+        }))
+        print("".join(lines)[-6000:], file=sys.stderr, flush=True)
+        return 3
+    (out_dir / "result.json").write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

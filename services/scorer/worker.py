@@ -1,0 +1,228 @@
+"""The scorer worker: claim a job over REST, run the model in the sandbox, score in this trusted process."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from cortexscore.benchmarks.neural import score_activations
+from cortexscore.benchmarks.spec import BenchmarkSpec
+from cortexscore.data import load_assembly, load_stimulus_set
+from cortexscore.jobs import JobLease
+from cortexscore.score import Score
+from cortexscore.storage import ChecksumMismatch, StorageError
+
+from scorer.activation_cache import ActivationCache
+from scorer.config import ScorerSettings, get_settings
+from scorer.fetch import fetch
+from scorer.sandbox import SubmissionFailure, run_child
+
+log = logging.getLogger("scorer")
+
+
+class LeaseLost(Exception):
+    pass
+
+
+class JobReporter:
+    """Holds one job's lease: heartbeats in the background and forwards the job's log lines."""
+
+    def __init__(self, api: httpx.Client, lease: JobLease, interval: float):
+        self.api, self.lease, self.interval = api, lease, interval
+        self._buffer: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.lost = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+        self._thread.start()
+
+    def log(self, text: str) -> None:
+        if not text:
+            return
+        text = text if text.endswith("\n") else text + "\n"
+        log.info("job %s: %s", self.lease.job_id, text.rstrip())
+        with self._lock:
+            self._buffer.append(text)
+
+    def _drain(self) -> str:
+        with self._lock:
+            text, self._buffer = "".join(self._buffer), []
+        return text
+
+    def _post(self, action: str, body: dict) -> None:
+        response = self.api.post(f"/internal/jobs/{self.lease.job_id}/{action}",
+                                 json={"lease_token": self.lease.lease_token, "log": self._drain(), **body})
+        if response.status_code == 409:
+            self.lost.set()
+            raise LeaseLost(response.json().get("detail", "lease lost"))
+        response.raise_for_status()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self._post("heartbeat", {})
+            except LeaseLost:
+                return
+            except httpx.HTTPError as error:
+                log.warning("heartbeat for job %s failed: %s", self.lease.job_id, error)
+
+    def check(self) -> None:
+        if self.lost.is_set():
+            raise LeaseLost(f"job {self.lease.job_id} was cancelled or re-leased")
+
+    def finish(self, action: str, body: dict) -> None:
+        self._stop.set()
+        self._thread.join()
+        for attempt in range(5):
+            try:
+                return self._post(action, body)
+            except httpx.TransportError as error:
+                log.warning("reporting job %s failed (%s); retrying", self.lease.job_id, error)
+                time.sleep(2 ** attempt)
+        raise StorageError(f"could not report job {self.lease.job_id} to the API")
+
+
+class Worker:
+    def __init__(self, settings: ScorerSettings):
+        self.settings = settings
+        auth = {"Authorization": f"Bearer {settings.worker_token.get_secret_value()}"}
+        self.api = httpx.Client(base_url=settings.api_url, headers=auth, timeout=60)
+        self.store = httpx.Client(base_url=settings.store_url, headers=auth, timeout=60)
+        self.cache_dir = settings.cache_dir
+        self.activations = ActivationCache(self.cache_dir / "activations", settings.activation_cache_bytes)
+        self._stopping = False
+
+    def stop(self, *_args) -> None:
+        self._stopping = True
+
+    def claim(self) -> JobLease | None:
+        response = self.api.post("/internal/jobs/claim", json={"worker_id": self.settings.worker_id})
+        if response.status_code == 204:
+            return None
+        response.raise_for_status()
+        return JobLease.model_validate(response.json())
+
+    def run(self) -> None:
+        log.info("scorer %s polling %s", self.settings.worker_id, self.settings.api_url)
+        done = 0
+        while not self._stopping:
+            try:
+                lease = self.claim()
+            except httpx.HTTPError as error:
+                log.warning("cannot reach the API (%s); retrying in %.0fs", error, self.settings.poll_seconds)
+                lease = None
+            if lease is None:
+                time.sleep(self.settings.poll_seconds)
+                continue
+            self.process(lease)
+            done += 1
+            if self.settings.max_jobs and done >= self.settings.max_jobs:
+                return
+
+    def process(self, lease: JobLease) -> None:
+        reporter = JobReporter(self.api, lease, self.settings.heartbeat_seconds)
+        reporter.log(f"[platform] scorer {self.settings.worker_id} scoring {lease.model} on "
+                     f"{lease.benchmark} v{lease.benchmark_version} (attempt {lease.attempt})")
+        started = time.perf_counter()
+        try:
+            result = self.score(lease, reporter)
+            reporter.log(f"[platform] done in {time.perf_counter() - started:.1f}s: raw {result['raw']:.4f}, "
+                         f"ceiling {result['ceiling']:.4f}, ceiled {result['ceiled']:.4f} (layer {result['layer']})")
+            reporter.finish("complete", {"score": result})
+        except LeaseLost as error:
+            log.warning("abandoning job %s: %s", lease.job_id, error)
+        except SubmissionFailure as error:
+            reporter.log(f"[platform] submission error: {error}")
+            reporter.finish("fail", {"kind": "submission", "message": str(error)[:4000]})
+        except ValueError as error:
+            # The metric rejects what the model produced (constant or NaN activations, too few features).
+            if isinstance(error, ChecksumMismatch):
+                self._platform_failure(reporter, error)
+            else:
+                reporter.log(f"[platform] scoring rejected the model's output: {error}")
+                reporter.finish("fail", {"kind": "submission", "message": f"scoring failed: {error}"[:4000]})
+        except Exception as error:  # everything else is ours: retried by the API
+            self._platform_failure(reporter, error)
+
+    def _platform_failure(self, reporter: JobReporter, error: Exception) -> None:
+        log.exception("platform error on job %s", reporter.lease.job_id)
+        message = f"platform error ({type(error).__name__}): {error}"[:4000]
+        try:
+            reporter.finish("fail", {"kind": "platform", "message": message})
+        except (LeaseLost, StorageError, httpx.HTTPError) as report_error:
+            log.warning("could not report the failure: %s", report_error)
+
+    def _fetch_ref(self, ref) -> dict[str, Path]:
+        return {role: fetch(self.store, f"/objects/{file.key}", file.sha256, self.cache_dir,
+                            suffix=Path(file.key).suffix) for role, file in ref.files.items()}
+
+    def score(self, lease: JobLease, reporter: JobReporter) -> dict:
+        response = self.store.get(f"/benchmarks/{lease.benchmark}", params={"version": lease.benchmark_version})
+        response.raise_for_status()
+        spec = BenchmarkSpec.model_validate(response.json())
+        stimulus_files = self._fetch_ref(spec.stimulus_set)
+        assembly_files = self._fetch_ref(spec.assembly)
+        stimulus_sha = spec.stimulus_set.files["zip"].sha256
+        table = load_stimulus_set(stimulus_files["csv"], stimulus_files["zip"],
+                                  self.cache_dir / "stimuli" / stimulus_sha)
+        assembly = load_assembly(assembly_files["netcdf"])
+        reporter.check()
+        features = self.model_activations(lease, spec, table, stimulus_sha, reporter)
+        ceiling = Score(spec.ceiling.value, spec.ceiling.error) if spec.ceiling else None
+        result = score_activations(spec, assembly, table, features, ceiling=ceiling, log=reporter.log)
+        provenance = {**result.provenance, "kind": spec.kind, "leaderboard": spec.leaderboard,
+                      "visual_degrees": spec.visual_degrees, "zip_sha256": lease.zip_sha256,
+                      "stimulus_set_sha256": stimulus_sha, "worker": self.settings.worker_id,
+                      "assembly_sha256": spec.assembly.files["netcdf"].sha256}
+        return {"raw": result.raw, "error": result.error, "ceiling": result.ceiling,
+                "ceiling_error": result.ceiling_error, "ceiled": result.ceiled, "convention": result.convention,
+                "layer": result.layer, "region": result.region, "provenance": provenance}
+
+    def model_activations(self, lease: JobLease, spec: BenchmarkSpec, table, stimulus_sha: str,
+                          reporter: JobReporter) -> dict[str, np.ndarray]:
+        """Each stimulus set goes through each model once; later benchmarks on the same set reuse it."""
+        key = hashlib.sha256(f"{lease.zip_sha256}/{lease.model}/{stimulus_sha}/{spec.visual_degrees}".encode()).hexdigest()
+        cached = self.activations.get(key)
+        if cached is not None:
+            reporter.log(f"[platform] reusing cached activations of {lease.model} on this stimulus set")
+            return cached
+        work_dir = Path(tempfile.mkdtemp(prefix=f"job{lease.job_id}-", dir=self.cache_dir))
+        try:
+            zip_path = fetch(self.api, lease.zip_url, lease.zip_sha256, self.cache_dir, suffix=".zip")
+            request = {"zip_path": str(zip_path), "model": lease.model, "batch_size": self.settings.batch_size,
+                       "stimulus_sets": [{"key": "stimuli", "image_paths": list(table["image_path"]),
+                                          "stimulus_degrees": spec.visual_degrees}]}
+
+            def tick(text: str) -> None:
+                reporter.log(text.rstrip("\n"))
+                reporter.check()
+
+            outcome = run_child(request, work_dir, self.settings, on_tick=tick)
+            reporter.log(f"[platform] sandbox isolation: {', '.join(outcome.isolation)}")
+            with np.load(outcome.result["outputs"]["stimuli"]) as stored:
+                features = {layer: stored[f"layer{index}"] for index, layer in enumerate(outcome.result["layers"])}
+            self.activations.put(key, features)
+            return features
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    worker = Worker(settings)
+    signal.signal(signal.SIGTERM, worker.stop)
+    worker.run()
+
+
+if __name__ == "__main__":
+    main()

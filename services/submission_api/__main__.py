@@ -1,0 +1,3 @@
+from submission_api.main import main
+
+main()

@@ -1,0 +1,39 @@
+"""Settings of the submission API, from the environment (prefix ``API_``; ``PORT`` sets the port)."""
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="API_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, validation_alias=AliasChoices("PORT", "API_PORT"))
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    # A filesystem path, or s3://host:port/bucket.
+    object_store: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: SecretStr = SecretStr("")
+    store_url: str = "http://127.0.0.1:8001"
+    worker_token: SecretStr = SecretStr("embedded-worker-token")
+    allow_anonymous: bool = True
+    max_upload_bytes: int = 512 << 20
+    lease_seconds: float = 60.0
+    max_attempts: int = 3
+    retry_backoff_seconds: float = 5.0
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'cortexscore.db'}"
+
+    @property
+    def object_store_url(self) -> str:
+        return self.object_store or str(self.var_dir / "objects")
+
+
+@lru_cache
+def get_settings() -> ApiSettings:
+    return ApiSettings()

@@ -1,0 +1,50 @@
+"""The submission API: uploads, the job queue, scores and the leaderboard."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from cortexscore.storage import StorageError, open_store
+
+from submission_api.catalogue import Catalogue
+from submission_api.config import ApiSettings, get_settings
+from submission_api.db import Base, make_engine, make_sessionmaker
+from submission_api.routes import jobs, platform, submissions
+
+log = logging.getLogger("submission_api")
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    app = FastAPI(title="CortexScore submission API", version="1")
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database)
+    Base.metadata.create_all(app.state.engine)
+    app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.store = open_store(settings.object_store_url, access_key=settings.s3_access_key,
+                                 secret_key=settings.s3_secret_key.get_secret_value())
+    app.state.catalogue = Catalogue(settings.store_url)
+    app.include_router(platform.router)
+    app.include_router(submissions.router)
+    app.include_router(jobs.router)
+
+    @app.exception_handler(StorageError)
+    async def storage_unavailable(request: Request, error: StorageError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "10"})
+
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""A synthetic "IT" benchmark, generated deterministically so the platform works with no external data.
+
+The simulated population is a noisy linear readout of a fixed random
+conv-net's features. Repetitions carry independent noise, so the split-half
+ceiling lies below 1, and a model whose features match the conv-net scores
+near that ceiling.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+from PIL import Image
+
+IDENTIFIER = "Synthetic2026.IT-pls"
+STIMULUS_SET_IDENTIFIER = "synthetic2026"
+ASSEMBLY_IDENTIFIER = "synthetic2026.IT"
+VERSION = 1
+SEED = 2026
+N_STIMULI = 400
+N_PUBLIC = 100
+N_NEUROIDS = 64
+N_REPETITIONS = 5
+NOISE_SD = 1.0
+IMAGE_SIZE = 96
+INPUT_SIZE = 224
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+N_CATEGORIES = 8
+
+
+class SyntheticFeatureNet(torch.nn.Module):
+    """The fixed random conv-net whose ``features`` the synthetic population reads out.
+
+    >>> net = SyntheticFeatureNet()
+    >>> tuple(net(torch.zeros(2, 3, 224, 224)).shape)
+    (2, 256)
+    """
+
+    def __init__(self, seed: int = SEED):
+        super().__init__()
+        generator_state = torch.random.get_rng_state()
+        torch.manual_seed(seed)
+        self.conv1 = torch.nn.Conv2d(3, 8, kernel_size=7, stride=4)
+        self.relu1 = torch.nn.ReLU()
+        self.conv2 = torch.nn.Conv2d(8, 16, kernel_size=5, stride=2)
+        self.relu2 = torch.nn.ReLU()
+        self.pool = torch.nn.AdaptiveAvgPool2d(4)
+        self.features = torch.nn.Flatten()
+        torch.random.set_rng_state(generator_state)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(self.pool(self.relu2(self.conv2(self.relu1(self.conv1(x))))))
+
+
+def _make_images(rng: np.random.Generator, image_dir: Path) -> pd.DataFrame:
+    """Smooth colour noise plus one of a few category templates, so images have structure."""
+    image_dir.mkdir(parents=True, exist_ok=True)
+    templates = rng.normal(size=(N_CATEGORIES, 6, 6, 3))
+    rows = []
+    for index in range(N_STIMULI):
+        category = index % N_CATEGORIES
+        coarse = templates[category] + 0.8 * rng.normal(size=(6, 6, 3))
+        coarse = (255 / (1 + np.exp(-coarse))).astype(np.uint8)
+        image = Image.fromarray(coarse, "RGB").resize((IMAGE_SIZE, IMAGE_SIZE), Image.BILINEAR)
+        filename = f"synthetic_{index:04d}.png"
+        image.save(image_dir / filename)
+        rows.append({"stimulus_id": f"syn{index:04d}", "filename": filename,
+                     "object_name": f"category{category}"})
+    table = pd.DataFrame(rows)
+    public = set(rng.permutation(N_STIMULI)[:N_PUBLIC])
+    table["split"] = ["public" if index in public else "private" for index in range(N_STIMULI)]
+    return table
+
+
+def default_preprocess(paths: list[Path], size: int = INPUT_SIZE) -> torch.Tensor:
+    """Resize, scale to [0, 1] and normalise with ImageNet statistics, as the default model pipeline does."""
+    arrays = [np.asarray(Image.open(path).convert("RGB").resize((size, size), Image.BILINEAR), dtype=np.float32) / 255
+              for path in paths]
+    batch = (np.stack(arrays) - IMAGENET_MEAN) / IMAGENET_STD
+    return torch.from_numpy(batch.transpose(0, 3, 1, 2).copy())
+
+
+def generate(out_dir: Path) -> tuple[pd.DataFrame, Path, xr.DataArray]:
+    """Generate the images, the stimulus table and the assembly under ``out_dir``."""
+    rng = np.random.default_rng(SEED)
+    image_dir = out_dir / "images"
+    table = _make_images(rng, image_dir)
+    net = SyntheticFeatureNet().eval()
+    with torch.no_grad():
+        features = net(default_preprocess([image_dir / name for name in table["filename"]])).double().numpy()
+    features = (features - features.mean(0)) / (features.std(0) + 1e-8)
+    readout = rng.normal(size=(features.shape[1], N_NEUROIDS)) / np.sqrt(features.shape[1])
+    signal = features @ readout
+    signal = (signal - signal.mean(0)) / signal.std(0)
+    noise = NOISE_SD * rng.normal(size=(N_REPETITIONS, N_STIMULI, N_NEUROIDS))
+    responses = (signal[None] + noise).reshape(N_REPETITIONS * N_STIMULI, N_NEUROIDS)
+    repetition = np.repeat(np.arange(N_REPETITIONS), N_STIMULI)
+    stimulus_index = np.tile(np.arange(N_STIMULI), N_REPETITIONS)
+    assembly = xr.DataArray(
+        responses.astype(np.float32),
+        dims=("presentation", "neuroid"),
+        coords={
+            "stimulus_id": ("presentation", table["stimulus_id"].values[stimulus_index]),
+            "repetition": ("presentation", repetition),
+            "object_name": ("presentation", table["object_name"].values[stimulus_index]),
+            "neuroid_id": ("neuroid", [f"synthetic.IT.{i}" for i in range(N_NEUROIDS)]),
+            "region": ("neuroid", ["IT"] * N_NEUROIDS),
+            "animal": ("neuroid", ["simulated"] * N_NEUROIDS),
+        },
+        attrs={"identifier": ASSEMBLY_IDENTIFIER, "stimulus_set_identifier": STIMULUS_SET_IDENTIFIER,
+               "seed": SEED, "noise_sd": NOISE_SD},
+    )
+    return table, image_dir, assembly
+
+
+def benchmark_fields() -> dict:
+    """The catalogue fields of the synthetic benchmark, apart from its files and ceiling."""
+    return dict(
+        identifier=IDENTIFIER, version=VERSION, region="IT", kind="neural", metric="pls",
+        metric_options={}, ceiling_method="internal_consistency", convention="r2_over_ceiling",
+        visual_degrees=8.0, leaderboard=False, synthetic=True, public=True, num_stimuli=N_STIMULI,
+        citation="CortexScore synthetic benchmark: a noisy linear readout of a fixed random conv-net",
+        source={"generator": "cortexscore.benchmarks.synthetic", "seed": SEED, "noise_sd": NOISE_SD,
+                "repetitions": N_REPETITIONS},
+    )

@@ -1,0 +1,1 @@
+"""Stand-in for ``brainscore_vision.model_helpers.check_submission``."""

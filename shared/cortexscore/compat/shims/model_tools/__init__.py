@@ -1,0 +1,1 @@
+"""Stand-in for Brain-Score's ``model_tools`` (see ``cortexscore.compat``)."""

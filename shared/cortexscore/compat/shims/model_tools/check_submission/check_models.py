@@ -1,0 +1,4 @@
+"""Stand-in for ``model_tools.check_submission.check_models``."""
+from cortexscore.compat.tutorial import check_base_models, check_brain_models
+
+__all__ = ["check_base_models", "check_brain_models"]

@@ -1,0 +1,180 @@
+"""Neural predictivity: cross-validated regression from a source to a target, scored by Pearson r.
+
+The metrics follow Brain-Score's ``CrossRegressedCorrelation``: the target is
+averaged over repetitions, both assemblies are sorted by ``stimulus_id``, and
+over 10 shuffle splits (train 0.9, random_state 1; stratified when a
+coordinate is given) a regression is fitted on the train stimuli. Pearson r
+per neuroid on the test stimuli, median over neuroids, mean over splits;
+the error is the standard error over splits (std with ddof 0 / sqrt(splits)).
+
+Every regression here is written in terms of the source's Gram matrix
+``X @ X.T`` (stimuli x stimuli). It is computed once, in feature chunks, and
+each split only centres a block of it, so a 3200 x 100k source never builds a
+features x features matrix, nor repeats work across splits.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+import scipy.linalg
+import xarray as xr
+
+from cortexscore.metrics._assembly import (
+    center_gram, check_not_constant, check_same_stimuli, gram_matrix, make_splits, neuroid_ids,
+    pearson_columns, prepare_source, prepare_target, _describe,
+)
+from cortexscore.metrics._pls import kernel_pls_predict
+from cortexscore.score import Score
+
+# Brain-Score's ``ALPHA_LIST`` for RidgeCV.
+DEFAULT_ALPHAS = (
+    0.01, 0.1, 0.5, 1.0,
+    *np.linspace(1e1, 1e2, 4, endpoint=False), *np.linspace(1e2, 1e3, 18, endpoint=False),
+    *np.linspace(1e3, 1e4, 18, endpoint=False), *np.linspace(1e4, 1e5, 18, endpoint=False),
+    *np.linspace(1e5, 1e6, 18, endpoint=False), *np.linspace(1e6, 1e7, 19),
+)
+
+# A predictor maps (train indices, test indices, centred train target) to the centred test prediction.
+Predictor = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def _ridge_predictor(gram: np.ndarray, alpha: float = 1.0) -> Predictor:
+    """Ridge with intercept (sklearn ``Ridge(alpha)``), in its exact dual form."""
+    def predict(train, test, target_train):
+        train_gram = center_gram(gram, train, train)
+        train_gram[np.diag_indices_from(train_gram)] += alpha
+        dual_coef = scipy.linalg.solve(train_gram, target_train, assume_a="pos")
+        return center_gram(gram, test, train) @ dual_coef
+    return predict
+
+
+def _ridgecv_predictor(gram: np.ndarray, alphas: Sequence[float] = DEFAULT_ALPHAS) -> Predictor:
+    """Ridge whose alpha minimises the exact leave-one-out squared error on the train stimuli.
+
+    One eigendecomposition of the centred train Gram matrix gives the
+    leave-one-out residuals of every alpha in closed form, as sklearn's
+    ``RidgeCV`` (efficient LOO) does; the intercept is not penalised.
+    """
+    alphas = np.asarray(alphas, dtype=float)
+
+    def predict(train, test, target_train):
+        eigenvalues, eigenvectors = np.linalg.eigh(center_gram(gram, train, train))
+        eigenvalues = np.clip(eigenvalues, 0, None)
+        projected = eigenvectors.T @ target_train
+        loo_errors = []
+        for alpha in alphas:
+            shrink = eigenvalues / (eigenvalues + alpha)
+            residual = target_train - eigenvectors @ (shrink[:, None] * projected)
+            leverage = 1.0 / len(train) + (eigenvectors ** 2) @ shrink
+            loo_errors.append(np.mean((residual / (1 - leverage)[:, None]) ** 2))
+        best_alpha = alphas[int(np.argmin(loo_errors))]
+        dual_coef = eigenvectors @ (projected / (eigenvalues + best_alpha)[:, None])
+        predict.alphas_chosen.append(float(best_alpha))
+        return center_gram(gram, test, train) @ dual_coef
+    predict.alphas_chosen = []
+    return predict
+
+
+def _linear_predictor(source_values: np.ndarray) -> Predictor:
+    """Ordinary least squares with intercept (sklearn ``LinearRegression``: minimum-norm lstsq)."""
+    def predict(train, test, target_train):
+        source_mean = source_values[train].mean(axis=0)
+        coef, *_ = scipy.linalg.lstsq(source_values[train] - source_mean, target_train)
+        return (source_values[test] - source_mean) @ coef
+    return predict
+
+
+def _pls_predictor(gram: np.ndarray, n_components: int = 25) -> Predictor:
+    """sklearn ``PLSRegression(n_components, scale=False)`` (NIPALS), run in kernel form."""
+    def predict(train, test, target_train):
+        return kernel_pls_predict(center_gram(gram, train, train), center_gram(gram, test, train),
+                                  target_train, n_components=n_components)
+    return predict
+
+
+class RegressionCorrelation:
+    """Cross-validated regression from ``source`` to ``target``, scored by Pearson r per neuroid.
+
+    Build it with :func:`cortexscore.metrics.load_metric` (``pls``, ``ridge``,
+    ``linear``, ``ridgecv``) rather than directly.
+
+    Parameters
+    ----------
+    regression : {'pls', 'ridge', 'linear', 'ridgecv'}
+    splits : int
+        Number of shuffle splits (10).
+    train_size : float
+        Fraction of stimuli to train on in each split (0.9).
+    stratification_coord : str or None
+        A ``presentation`` coordinate to stratify the splits on (e.g.
+        ``object_name``); None for plain shuffle splits.
+    random_state : int
+        Seed of the splits (1).
+    **regression_options
+        ``n_components`` for pls (25), ``alpha`` for ridge (1.0), ``alphas``
+        for ridgecv (Brain-Score's alpha list).
+    """
+
+    def __init__(self, regression: str, *, splits: int = 10, train_size: float = 0.9,
+                 stratification_coord: str | None = None, random_state: int = 1, **regression_options):
+        self.regression = regression
+        self.options = dict(splits=splits, train_size=train_size, stratification_coord=stratification_coord,
+                            random_state=random_state, **regression_options)
+        self.regression_options = regression_options
+
+    def _predictor(self, source_values: np.ndarray) -> Predictor:
+        if self.regression == "linear":
+            return _linear_predictor(source_values, **self.regression_options)
+        factory = {"pls": _pls_predictor, "ridge": _ridge_predictor, "ridgecv": _ridgecv_predictor}[self.regression]
+        return factory(gram_matrix(source_values), **self.regression_options)
+
+    def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
+        source_ids, source_values = prepare_source(source)
+        target_ids, target_values = prepare_target(target)
+        check_same_stimuli(source_ids, target_ids)
+        target_neuroids = neuroid_ids(target)
+        check_not_constant(target_values, target_neuroids, "target (averaged over repetitions)")
+        split_indices = make_splits(
+            len(target_ids), splits=self.options["splits"], train_size=self.options["train_size"],
+            random_state=self.options["random_state"],
+            stratification=_stratification_labels(source, target, target_ids, self.options["stratification_coord"]))
+        predictor = self._predictor(source_values)
+        per_split_per_neuroid = np.empty((len(split_indices), target_values.shape[1]))
+        for split, (train, test) in enumerate(split_indices):
+            target_mean = target_values[train].mean(axis=0)
+            prediction = predictor(train, test, target_values[train] - target_mean) + target_mean
+            correlations = pearson_columns(prediction, target_values[test])
+            if np.isnan(correlations).any():
+                raise ValueError(
+                    f"In split {split}, the {self.regression} prediction or the test target is constant for neuroids "
+                    f"{_describe(np.asarray(target_neuroids)[np.isnan(correlations)])}, so Pearson r is undefined; "
+                    "drop those neuroids or use more stimuli.")
+            per_split_per_neuroid[split] = correlations
+        per_split = np.median(per_split_per_neuroid, axis=1)
+        attrs = dict(metric=self.regression, options=self.options, random_state=self.options["random_state"],
+                     per_split_per_neuroid=per_split_per_neuroid, neuroid_id=np.asarray(target_neuroids),
+                     n_stimuli=len(target_ids))
+        if self.regression == "ridgecv":
+            attrs["alpha_per_split"] = np.asarray(predictor.alphas_chosen)
+        return Score(value=float(per_split.mean()), error=float(per_split.std() / math.sqrt(len(per_split))),
+                     per_split=per_split, attrs=attrs)
+
+
+def _stratification_labels(source: xr.DataArray, target: xr.DataArray, sorted_ids: np.ndarray,
+                           coord: str | None) -> np.ndarray | None:
+    """One stratification label per stimulus, in ``sorted_ids`` order, from the target (else the source)."""
+    if coord is None:
+        return None
+    holder = target if coord in target.coords else source if coord in source.coords else None
+    if holder is None or holder[coord].dims != ("presentation",):
+        raise ValueError(
+            f"stratification_coord={coord!r} is not a 'presentation' coordinate of the target or the source; "
+            "pass stratification_coord=None for plain shuffle splits.")
+    ids = np.asarray(holder["stimulus_id"].values).astype(str)
+    labels = np.asarray(holder[coord].values)
+    first = {stimulus: label for stimulus, label in zip(ids[::-1], labels[::-1])}
+    if len({(stimulus, label) for stimulus, label in zip(ids, labels)}) != len(first):
+        raise ValueError(f"Some stimuli have more than one {coord!r} value; each stimulus needs exactly one.")
+    return np.array([first[stimulus] for stimulus in sorted_ids])

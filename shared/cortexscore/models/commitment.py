@@ -1,0 +1,59 @@
+"""Layer commitment: reduce candidate layers for selection and pick the best-scoring one.
+
+Brain-Score scores every candidate layer on a region's public data and commits the best.
+During selection only, each layer is reduced to at most 1000 principal components, which
+keeps the regression fast on wide layers and makes layers of different widths comparable.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.decomposition import PCA
+
+SELECTION_COMPONENTS = 1000
+
+
+def _check_layer_scores(layer_scores):
+    if not layer_scores:
+        raise ValueError("layer_scores is empty; score at least one candidate layer before selecting.")
+    finite = {layer: score for layer, score in layer_scores.items() if np.isfinite(score)}
+    if not finite:
+        raise ValueError(f"every candidate layer scored NaN or inf ({sorted(layer_scores)}); "
+                         "the model's activations are probably constant or contain NaNs.")
+    return finite
+
+
+def select_layer(layer_scores: dict[str, float]) -> str:
+    """The layer with the highest finite score; the earliest candidate wins ties.
+
+    Examples
+    --------
+    >>> select_layer({"conv1": 0.2, "relu1": 0.5, "relu2": 0.5, "fc": float("nan")})
+    'relu1'
+    """
+    finite = _check_layer_scores(layer_scores)
+    return max(finite, key=finite.get)
+
+
+def reduce_for_selection(features: np.ndarray, n_components: int = SELECTION_COMPONENTS,
+                         random_state: int = 0) -> np.ndarray:
+    """Project (n_stimuli, n_features) onto its leading principal components for layer selection.
+
+    Layers with at most ``n_components`` features are returned unchanged, as Brain-Score's
+    layer PCA does. Otherwise the number of components is capped at ``n_stimuli``.
+
+    Examples
+    --------
+    >>> features = np.random.default_rng(0).normal(size=(30, 2000)).astype(np.float32)
+    >>> reduce_for_selection(features).shape
+    (30, 30)
+    >>> reduce_for_selection(features[:, :500]).shape
+    (30, 500)
+    """
+    features = np.asarray(features)
+    if features.ndim != 2:
+        raise ValueError(f"features must be 2-D (n_stimuli, n_features); got shape {features.shape}.")
+    if features.shape[1] <= n_components:
+        return features
+    components = min(n_components, features.shape[0])
+    pca = PCA(n_components=components, random_state=random_state)
+    return pca.fit_transform(features).astype(np.float32, copy=False)

@@ -1,0 +1,224 @@
+"""Object storage: one interface, a filesystem backend and an S3/MinIO backend.
+
+Objects are written whole or not at all: the filesystem backend renames a
+finished temporary file into place, and S3 only exposes an object once its
+upload completed. Readers stream; nothing here loads an object into memory.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator, Protocol
+
+CHUNK_BYTES = 1 << 20
+
+
+class StorageError(RuntimeError):
+    """The object store could not be reached or refused the operation (retryable)."""
+
+
+class ObjectNotFound(KeyError):
+    """No object is stored under the key."""
+
+
+class ChecksumMismatch(ValueError):
+    """An object's bytes do not hash to the sha256 the catalogue recorded."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+
+
+class ObjectStore(Protocol):
+    def put_file(self, key: str, path: Path) -> ObjectInfo: ...
+    def get_file(self, key: str, path: Path) -> ObjectInfo: ...
+    def iter_chunks(self, key: str) -> Iterator[bytes]: ...
+    def stat(self, key: str) -> ObjectInfo: ...
+    def exists(self, key: str) -> bool: ...
+    def delete(self, key: str) -> None: ...
+    def keys(self, prefix: str = "") -> list[str]: ...
+
+
+def sha256_file(path: Path) -> str:
+    """Hash a file in chunks, so its size never matters.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x"
+    >>> _ = p.write_bytes(b"abc")
+    >>> sha256_file(p)[:16]
+    'ba7816bf8f01cfea'
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_key(key: str) -> str:
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"invalid object key {key!r}: use relative 'a/b/c' keys without '..'")
+    return key
+
+
+class FilesystemStore:
+    """Objects as files below ``root``; the embedded default."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.root / ".tmp"
+        self._tmp.mkdir(exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root / _check_key(key)
+
+    def put_file(self, key: str, path: Path) -> ObjectInfo:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, staging = tempfile.mkstemp(dir=self._tmp)
+        os.close(fd)
+        try:
+            shutil.copyfile(path, staging)
+            os.replace(staging, target)
+        except BaseException:
+            Path(staging).unlink(missing_ok=True)
+            raise
+        return ObjectInfo(key, target.stat().st_size)
+
+    def get_file(self, key: str, path: Path) -> ObjectInfo:
+        source = self._path(key)
+        if not source.is_file():
+            raise ObjectNotFound(key)
+        shutil.copyfile(source, path)
+        return ObjectInfo(key, source.stat().st_size)
+
+    def iter_chunks(self, key: str) -> Iterator[bytes]:
+        source = self._path(key)
+        if not source.is_file():
+            raise ObjectNotFound(key)
+        with open(source, "rb") as handle:
+            yield from iter(lambda: handle.read(CHUNK_BYTES), b"")
+
+    def stat(self, key: str) -> ObjectInfo:
+        source = self._path(key)
+        if not source.is_file():
+            raise ObjectNotFound(key)
+        return ObjectInfo(key, source.stat().st_size)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def keys(self, prefix: str = "") -> list[str]:
+        found = []
+        for path in self.root.rglob("*"):
+            relative = path.relative_to(self.root).as_posix()
+            if path.is_file() and not relative.startswith(".tmp/") and relative.startswith(prefix):
+                found.append(relative)
+        return sorted(found)
+
+
+class S3Store:
+    """Objects in one S3/MinIO bucket, through the ``minio`` client."""
+
+    def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool = False):
+        from minio import Minio
+        from urllib3 import PoolManager, Retry, Timeout
+
+        self.bucket = bucket
+        self.endpoint = endpoint
+        # Short timeouts and few retries: a dead server must surface as a
+        # retryable StorageError quickly, not hang a request or a job.
+        http = PoolManager(timeout=Timeout(connect=3, read=30), retries=Retry(total=2, backoff_factor=0.2))
+        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, http_client=http)
+        self._call(self._ensure_bucket)
+
+    def _ensure_bucket(self) -> None:
+        if not self.client.bucket_exists(self.bucket):
+            self.client.make_bucket(self.bucket)
+
+    def _call(self, function, *args, **kwargs):
+        from minio.error import S3Error
+
+        try:
+            return function(*args, **kwargs)
+        except S3Error as error:
+            if error.code in ("NoSuchKey", "NoSuchObject"):
+                raise ObjectNotFound(args[0] if args else "") from error
+            raise StorageError(f"S3 at {self.endpoint} refused the request: {error.code}") from error
+        except (OSError, Exception) as error:  # urllib3 wraps connection errors in its own types
+            if isinstance(error, (ObjectNotFound, StorageError)):
+                raise
+            raise StorageError(
+                f"S3 at {self.endpoint} is unreachable ({type(error).__name__}); retry once it is back"
+            ) from error
+
+    def put_file(self, key: str, path: Path) -> ObjectInfo:
+        self._call(self.client.fput_object, self.bucket, _check_key(key), str(path))
+        return self.stat(key)
+
+    def get_file(self, key: str, path: Path) -> ObjectInfo:
+        self._call(self.client.fget_object, self.bucket, _check_key(key), str(path))
+        return ObjectInfo(key, Path(path).stat().st_size)
+
+    def iter_chunks(self, key: str) -> Iterator[bytes]:
+        response = self._call(self.client.get_object, self.bucket, _check_key(key))
+        try:
+            yield from response.stream(CHUNK_BYTES)
+        finally:
+            response.close()
+            response.release_conn()
+
+    def stat(self, key: str) -> ObjectInfo:
+        info = self._call(self.client.stat_object, self.bucket, _check_key(key))
+        return ObjectInfo(key, info.size)
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.stat(key)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def delete(self, key: str) -> None:
+        self._call(self.client.remove_object, self.bucket, _check_key(key))
+
+    def keys(self, prefix: str = "") -> list[str]:
+        objects = self._call(lambda: list(self.client.list_objects(self.bucket, prefix=prefix, recursive=True)))
+        return sorted(obj.object_name for obj in objects)
+
+
+def open_store(url: str, *, access_key: str = "", secret_key: str = "") -> ObjectStore:
+    """Open a store from a URL: a filesystem path / ``file://`` URL, or ``s3://host:port/bucket``.
+
+    >>> import tempfile
+    >>> type(open_store(tempfile.mkdtemp())).__name__
+    'FilesystemStore'
+    """
+    if url.startswith(("s3://", "s3+https://")):
+        secure = url.startswith("s3+https://")
+        endpoint, _, bucket = url.split("://", 1)[1].partition("/")
+        if not bucket:
+            raise ValueError(f"S3 store URL {url!r} names no bucket: use s3://host:port/bucket")
+        return S3Store(endpoint, access_key, secret_key, bucket.strip("/"), secure=secure)
+    return FilesystemStore(url.removeprefix("file://"))
+
+
+def copy_stream_to_file(stream: BinaryIO, path: Path) -> str:
+    """Copy a binary stream to ``path`` in chunks and return its sha256."""
+    digest = hashlib.sha256()
+    with open(path, "wb") as out:
+        for chunk in iter(lambda: stream.read(CHUNK_BYTES), b""):
+            digest.update(chunk)
+            out.write(chunk)
+    return digest.hexdigest()
