@@ -217,6 +217,7 @@ class Worker:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = get_settings()
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     worker = Worker(settings)

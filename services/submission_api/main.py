@@ -38,11 +38,20 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     return app
 
 
+class _QuietScorerPolling(logging.Filter):
+    """Scorers poll every few seconds; their idle claims and heartbeats would drown the access log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("/internal/jobs/" in message and ("204" in message or "/heartbeat" in message))
+
+
 def main() -> None:
     import uvicorn
 
     settings = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("uvicorn.access").addFilter(_QuietScorerPolling())
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 

@@ -15,6 +15,8 @@ import torch
 import xarray as xr
 from PIL import Image
 
+from cortexscore.models.preprocessing import load_preprocess_images
+
 IDENTIFIER = "Synthetic2026.IT-pls"
 STIMULUS_SET_IDENTIFIER = "synthetic2026"
 ASSEMBLY_IDENTIFIER = "synthetic2026.IT"
@@ -27,8 +29,6 @@ N_REPETITIONS = 5
 NOISE_SD = 1.0
 IMAGE_SIZE = 96
 INPUT_SIZE = 224
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 N_CATEGORIES = 8
 
 
@@ -76,14 +76,6 @@ def _make_images(rng: np.random.Generator, image_dir: Path) -> pd.DataFrame:
     return table
 
 
-def default_preprocess(paths: list[Path], size: int = INPUT_SIZE) -> torch.Tensor:
-    """Resize, scale to [0, 1] and normalise with ImageNet statistics, as the default model pipeline does."""
-    arrays = [np.asarray(Image.open(path).convert("RGB").resize((size, size), Image.BILINEAR), dtype=np.float32) / 255
-              for path in paths]
-    batch = (np.stack(arrays) - IMAGENET_MEAN) / IMAGENET_STD
-    return torch.from_numpy(batch.transpose(0, 3, 1, 2).copy())
-
-
 def generate(out_dir: Path) -> tuple[pd.DataFrame, Path, xr.DataArray]:
     """Generate the images, the stimulus table and the assembly under ``out_dir``."""
     rng = np.random.default_rng(SEED)
@@ -91,7 +83,9 @@ def generate(out_dir: Path) -> tuple[pd.DataFrame, Path, xr.DataArray]:
     table = _make_images(rng, image_dir)
     net = SyntheticFeatureNet().eval()
     with torch.no_grad():
-        features = net(default_preprocess([image_dir / name for name in table["filename"]])).double().numpy()
+        # The default model preprocessing, so a model with the same features matches exactly.
+        images = load_preprocess_images([image_dir / name for name in table["filename"]], image_size=INPUT_SIZE)
+        features = net(torch.from_numpy(images)).double().numpy()
     features = (features - features.mean(0)) / (features.std(0) + 1e-8)
     readout = rng.normal(size=(features.shape[1], N_NEUROIDS)) / np.sqrt(features.shape[1])
     signal = features @ readout

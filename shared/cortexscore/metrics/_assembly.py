@@ -69,6 +69,35 @@ def neuroid_ids(assembly: xr.DataArray) -> np.ndarray:
     return np.arange(assembly.sizes[NEUROID])
 
 
+def group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per group: the sum of the non-NaN rows and how many there were, shape (n_groups, n_columns).
+
+    Examples
+    --------
+    >>> sums, counts = group_sums(np.array([[1.], [np.nan], [3.]]), np.array([2, 0, 2]), 3)
+    >>> sums.ravel().tolist(), counts.ravel().tolist()
+    ([0.0, 0.0, 4.0], [0.0, 0.0, 2.0])
+    """
+    order = np.argsort(groups, kind="stable")
+    present, starts = np.unique(groups[order], return_index=True)
+    ordered = values[order]
+    observed = ~np.isnan(ordered)
+    sums = np.zeros((n_groups, values.shape[1]))
+    counts = np.zeros((n_groups, values.shape[1]))
+    sums[present] = np.add.reduceat(np.where(observed, ordered, 0.0), starts, axis=0)
+    counts[present] = np.add.reduceat(observed.astype(float), starts, axis=0)
+    return sums, counts
+
+
+def check_observed(counts: np.ndarray, ids: np.ndarray, role: str) -> None:
+    """Raise if some stimulus x neuroid has no non-NaN trial to average."""
+    if (counts == 0).any():
+        stimulus, neuroid = np.nonzero(counts == 0)
+        raise ValueError(
+            f"The {role} has no non-NaN trial for stimulus_id {_describe(ids[np.unique(stimulus)])} "
+            f"at neuroid index {_describe(np.unique(neuroid))}; drop those stimuli or neuroids.")
+
+
 def average_by_stimulus(values: np.ndarray, ids: np.ndarray, role: str) -> tuple[np.ndarray, np.ndarray]:
     """Average rows that share a stimulus id, skipping NaN trials; return (sorted ids, means).
 
@@ -79,16 +108,8 @@ def average_by_stimulus(values: np.ndarray, ids: np.ndarray, role: str) -> tuple
     (['a', 'b'], [5.0, 2.0])
     """
     unique_ids, group = np.unique(ids, return_inverse=True)
-    present = ~np.isnan(values)
-    sums = np.zeros((len(unique_ids), values.shape[1]))
-    counts = np.zeros((len(unique_ids), values.shape[1]))
-    np.add.at(sums, group, np.where(present, values, 0.0))
-    np.add.at(counts, group, present)
-    if (counts == 0).any():
-        stimulus, neuroid = np.nonzero(counts == 0)
-        raise ValueError(
-            f"The {role} has no non-NaN trial for stimulus_id {_describe(unique_ids[np.unique(stimulus)])} "
-            f"at neuroid index {_describe(np.unique(neuroid))}; drop those stimuli or neuroids.")
+    sums, counts = group_sums(values, group, len(unique_ids))
+    check_observed(counts, unique_ids, role)
     return unique_ids, sums / counts
 
 
@@ -149,20 +170,33 @@ def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a_centered * b_centered).sum(axis=0) / norms
 
 
-def make_splits(n_samples: int, *, splits: int, train_size: float, random_state: int,
-                stratification: np.ndarray | None = None, role: str = "stimuli") -> list[tuple[np.ndarray, np.ndarray]]:
-    """Shuffle splits (stratified when labels are given) exactly as sklearn draws them."""
-    n_train = int(np.floor(train_size * n_samples)) if isinstance(train_size, float) else int(train_size)
-    if n_train < 2 or n_samples - n_train < 2:
+def make_splits(n_samples: int, *, splits: int, random_state: int, train_size: float | None = None,
+                test_size: float | None = None, stratification: np.ndarray | None = None, role: str = "stimuli",
+                minimum: int = 2) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Shuffle splits (stratified when labels are given), exactly as sklearn draws them.
+
+    Examples
+    --------
+    >>> [len(part) for part in make_splits(10, splits=3, train_size=0.9, random_state=1, minimum=1)[0]]
+    [9, 1]
+    >>> make_splits(10, splits=3, train_size=0.9, random_state=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: Too few stimuli for the splits: 10 stimuli with train_size=0.9 leave 9 for training and 1 for testing; ...
+    """
+    n_test = int(np.ceil(test_size * n_samples)) if test_size is not None else None
+    n_train = int(np.floor(train_size * n_samples)) if train_size is not None else n_samples - n_test
+    n_test = n_samples - n_train if n_test is None else n_test
+    if n_train < minimum or n_test < minimum or n_train + n_test > n_samples:
+        sizes = f"train_size={train_size}" if test_size is None else f"test_size={test_size}"
         raise ValueError(
-            f"Too few {role} for the splits: {n_samples} {role} with train_size={train_size} leave "
-            f"{n_train} to train and {n_samples - n_train} to test; at least 2 of each are needed.")
+            f"Too few {role} for the splits: {n_samples} {role} with {sizes} leave "
+            f"{n_train} for training and {n_test} for testing; at least {minimum} of each are needed.")
+    kwargs = dict(n_splits=splits, train_size=train_size, test_size=test_size, random_state=random_state)
     if stratification is None:
-        splitter = ShuffleSplit(n_splits=splits, train_size=train_size, random_state=random_state)
-        return list(splitter.split(np.zeros(n_samples)))
-    splitter = StratifiedShuffleSplit(n_splits=splits, train_size=train_size, random_state=random_state)
+        return list(ShuffleSplit(**kwargs).split(np.zeros(n_samples)))
     try:
-        return list(splitter.split(np.zeros(n_samples), stratification))
+        return list(StratifiedShuffleSplit(**kwargs).split(np.zeros(n_samples), stratification))
     except ValueError as error:
         raise ValueError(f"Cannot stratify the splits on the given coordinate: {error}") from error
 
@@ -184,3 +218,21 @@ def center_gram(gram: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.n
     block = gram[np.ix_(rows, columns)]
     column_means = gram[np.ix_(columns, columns)].mean(axis=0)
     return block - block.mean(axis=1, keepdims=True) - column_means + column_means.mean()
+
+
+def stratification_labels(source: xr.DataArray, target: xr.DataArray, sorted_ids: np.ndarray,
+                           coord: str | None) -> np.ndarray | None:
+    """One stratification label per stimulus, in ``sorted_ids`` order, from the target (else the source)."""
+    if coord is None:
+        return None
+    holder = target if coord in target.coords else source if coord in source.coords else None
+    if holder is None or holder[coord].dims != ("presentation",):
+        raise ValueError(
+            f"stratification_coord={coord!r} is not a 'presentation' coordinate of the target or the source; "
+            "pass stratification_coord=None for plain shuffle splits.")
+    ids = np.asarray(holder["stimulus_id"].values).astype(str)
+    labels = np.asarray(holder[coord].values)
+    first = {stimulus: label for stimulus, label in zip(ids[::-1], labels[::-1])}
+    if len({(stimulus, label) for stimulus, label in zip(ids, labels)}) != len(first):
+        raise ValueError(f"Some stimuli have more than one {coord!r} value; each stimulus needs exactly one.")
+    return np.array([first[stimulus] for stimulus in sorted_ids])

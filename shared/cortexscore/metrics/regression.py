@@ -23,7 +23,7 @@ import xarray as xr
 
 from cortexscore.metrics._assembly import (
     center_gram, check_not_constant, check_same_stimuli, gram_matrix, make_splits, neuroid_ids,
-    pearson_columns, prepare_source, prepare_target, _describe,
+    pearson_columns, prepare_source, prepare_target, stratification_labels, _describe,
 )
 from cortexscore.metrics._pls import kernel_pls_predict
 from cortexscore.score import Score
@@ -117,12 +117,16 @@ class RegressionCorrelation:
         for ridgecv (Brain-Score's alpha list).
     """
 
-    def __init__(self, regression: str, *, splits: int = 10, train_size: float = 0.9,
+    def __init__(self, *, regression: str, splits: int = 10, train_size: float = 0.9,
                  stratification_coord: str | None = None, random_state: int = 1, **regression_options):
         self.regression = regression
         self.options = dict(splits=splits, train_size=train_size, stratification_coord=stratification_coord,
                             random_state=random_state, **regression_options)
         self.regression_options = regression_options
+
+    def __repr__(self) -> str:
+        options = ", ".join(f"{key}={value!r}" for key, value in self.options.items())
+        return f"RegressionCorrelation(regression={self.regression!r}, {options})"
 
     def _predictor(self, source_values: np.ndarray) -> Predictor:
         if self.regression == "linear":
@@ -139,7 +143,7 @@ class RegressionCorrelation:
         split_indices = make_splits(
             len(target_ids), splits=self.options["splits"], train_size=self.options["train_size"],
             random_state=self.options["random_state"],
-            stratification=_stratification_labels(source, target, target_ids, self.options["stratification_coord"]))
+            stratification=stratification_labels(source, target, target_ids, self.options["stratification_coord"]))
         predictor = self._predictor(source_values)
         per_split_per_neuroid = np.empty((len(split_indices), target_values.shape[1]))
         for split, (train, test) in enumerate(split_indices):
@@ -160,21 +164,3 @@ class RegressionCorrelation:
             attrs["alpha_per_split"] = np.asarray(predictor.alphas_chosen)
         return Score(value=float(per_split.mean()), error=float(per_split.std() / math.sqrt(len(per_split))),
                      per_split=per_split, attrs=attrs)
-
-
-def _stratification_labels(source: xr.DataArray, target: xr.DataArray, sorted_ids: np.ndarray,
-                           coord: str | None) -> np.ndarray | None:
-    """One stratification label per stimulus, in ``sorted_ids`` order, from the target (else the source)."""
-    if coord is None:
-        return None
-    holder = target if coord in target.coords else source if coord in source.coords else None
-    if holder is None or holder[coord].dims != ("presentation",):
-        raise ValueError(
-            f"stratification_coord={coord!r} is not a 'presentation' coordinate of the target or the source; "
-            "pass stratification_coord=None for plain shuffle splits.")
-    ids = np.asarray(holder["stimulus_id"].values).astype(str)
-    labels = np.asarray(holder[coord].values)
-    first = {stimulus: label for stimulus, label in zip(ids[::-1], labels[::-1])}
-    if len({(stimulus, label) for stimulus, label in zip(ids, labels)}) != len(first):
-        raise ValueError(f"Some stimuli have more than one {coord!r} value; each stimulus needs exactly one.")
-    return np.array([first[stimulus] for stimulus in sorted_ids])

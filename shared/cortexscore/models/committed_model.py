@@ -116,7 +116,7 @@ class CommittedModel(BrainModel):
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}; got {task!r}.")
         self._task, self._readout = task, None
-        if task == "passive" or (task == "label" and fitting_stimuli == "imagenet"):
+        if task == "passive" or (task == "label" and isinstance(fitting_stimuli, str) and fitting_stimuli == "imagenet"):
             return
         if fitting_stimuli is None:
             raise ValueError(f"task {task!r} needs fitting_stimuli: a table with stimulus_id, image_path and "

@@ -61,6 +61,8 @@ class Submission:
     layout: str
     module: ModuleType | None = None
     registry: dict = field(default_factory=dict)
+    # plugin layout: model identifier -> the models/<package> that registered it
+    packages: dict = field(default_factory=dict)
 
     def model_identifiers(self) -> list[str]:
         """The model names, in the order the submission gives them."""
@@ -90,7 +92,7 @@ class Submission:
         if self.layout == "tutorial":
             value = _call_user(functools.partial(self.module.get_bibtex, identifier), f"get_bibtex('{identifier}')")
         else:
-            value = _plugin_bibtex(identifier)
+            value = _plugin_bibtex(identifier, self.packages.get(identifier, identifier))
         return "" if value is None else str(value)
 
 
@@ -143,8 +145,9 @@ def _import_user_module(root: Path, name: str) -> ModuleType:
                          f"{error}") from error
 
 
-def _plugin_bibtex(identifier: str):
-    for module_name in (f"{PACKAGE}.{identifier}", f"{PACKAGE}.{identifier}.model"):
+def _plugin_bibtex(identifier: str, package: str):
+    """``get_bibtex(identifier)`` or ``BIBTEX`` from models/<package>/__init__.py or its model.py."""
+    for module_name in (f"{PACKAGE}.{package}", f"{PACKAGE}.{package}.model"):
         module = sys.modules.get(module_name)
         if module is None:
             continue
@@ -177,9 +180,11 @@ def load_submission(root: Path) -> Submission:
         return Submission(root, layout, module=module)
     model_registry.clear()
     plugins = sorted(path.parent.name for path in (root / PACKAGE).glob("*/__init__.py"))
+    packages = {}
     for plugin in plugins:
         _import_user_module(root, f"{PACKAGE}.{plugin}")
+        packages.update({identifier: plugin for identifier in model_registry if identifier not in packages})
     if not model_registry:
         raise ModelError(f"no model was registered: each models/<name>/__init__.py must run "
                          f"model_registry['<name>'] = lambda: <BrainModel> (found {plugins}).")
-    return Submission(root, layout, registry=dict(model_registry))
+    return Submission(root, layout, registry=dict(model_registry), packages=packages)

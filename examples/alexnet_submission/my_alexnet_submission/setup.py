@@ -1,0 +1,19 @@
+#!/usr/bin/env python
+"""Packaging of the submission, as in Brain-Score's sample-model-submission."""
+from setuptools import find_packages, setup
+
+requirements = [
+    "numpy",
+    "torch",
+]
+
+setup(
+    name="my-alexnet-submission",
+    version="0.1.0",
+    description="The Brain-Score tutorial's AlexNet, without torchvision",
+    packages=find_packages(exclude=["tests"]),
+    install_requires=requirements,
+    license="MIT license",
+    zip_safe=False,
+    python_requires=">=3.7",
+)

@@ -1,0 +1,3 @@
+from setuptools import setup
+
+setup(name="synthetic_match", packages=["models"])

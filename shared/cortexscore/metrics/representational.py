@@ -1,0 +1,233 @@
+"""Representational similarity: RDM (RSA) and CKA, computed over stimuli sorted by ``stimulus_id``.
+
+- ``rdm``: RDM = 1 - Pearson r between stimuli over neuroids; the score is the
+  Spearman r of the two RDMs' strict upper triangles. When the target has a
+  ``subject`` coordinate on ``neuroid``, it is the mean over subjects of the
+  per-subject score.
+- ``rdm_cv``: the same on 10 splits that each evaluate 90% of the stimuli
+  (nothing is fitted); mean over splits, error = std / sqrt(splits).
+- ``cka``: unbiased linear CKA (Song et al. 2012 HSIC estimator, n >= 4);
+  ``cka_biased``: HSIC = sum(HKH * HLH).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.stats
+import xarray as xr
+
+from cortexscore.metrics._assembly import (
+    _describe, center_gram, check_same_stimuli, gram_matrix, make_splits, pearson_columns, prepare_source,
+    prepare_target, stratification_labels,
+)
+from cortexscore.score import Score
+
+
+def _aligned(source: xr.DataArray, target: xr.DataArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    source_ids, source_values = prepare_source(source)
+    target_ids, target_values = prepare_target(target)
+    check_same_stimuli(source_ids, target_ids)
+    return target_ids, source_values, target_values
+
+
+def rdm(values: np.ndarray, ids: np.ndarray | None = None, role: str = "assembly") -> np.ndarray:
+    """Representational dissimilarity matrix: 1 - Pearson r between the rows (stimuli) over the columns.
+
+    Examples
+    --------
+    >>> rdm(np.array([[1., 2., 3.], [3., 2., 1.], [2., 4., 6.]])).round(6)
+    array([[0., 2., 0.],
+           [2., 0., 2.],
+           [0., 2., 0.]])
+    """
+    constant = np.ptp(values, axis=1) == 0
+    if constant.any():
+        labels = np.arange(len(values)) if ids is None else ids
+        raise ValueError(
+            f"The {role} has stimuli with the same value on every neuroid, so their RDM row is undefined: "
+            f"{_describe(np.asarray(labels)[constant])}. Drop those stimuli or add neuroids.")
+    return 1 - np.corrcoef(values)
+
+
+def rdm_similarity(rdm1: np.ndarray, rdm2: np.ndarray) -> float:
+    """Spearman r between the strict upper triangles (k=1) of two RDMs in the same stimulus order.
+
+    Examples
+    --------
+    >>> first = rdm(np.random.default_rng(0).normal(size=(6, 4)))
+    >>> rdm_similarity(first, 2 * first + 1)
+    1.0
+    """
+    upper = np.triu_indices(len(rdm1), k=1)
+    ranks = [scipy.stats.rankdata(matrix[upper])[:, None] for matrix in (rdm1, rdm2)]
+    return float(pearson_columns(*ranks)[0])
+
+
+def _subject_groups(target: xr.DataArray, subject_coord: str) -> dict[str, np.ndarray]:
+    """Neuroid indices per subject (sorted), or one group of all neuroids when there is no subject coordinate."""
+    if subject_coord not in target.coords or target[subject_coord].dims != ("neuroid",):
+        return {"all": np.arange(target.sizes["neuroid"])}
+    subjects = np.asarray(target[subject_coord].values).astype(str)
+    return {subject: np.flatnonzero(subjects == subject) for subject in np.unique(subjects)}
+
+
+class RDMSimilarity:
+    """RSA: Spearman r between the source's and the target's RDM upper triangles.
+
+    Parameters
+    ----------
+    subject_coord : str
+        A ``neuroid`` coordinate of the target naming subjects; when present,
+        the score is the mean over subjects of the per-subject similarity.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> values = np.random.default_rng(0).normal(size=(20, 5))
+    >>> assembly = xr.DataArray(values, dims=("presentation", "neuroid"),
+    ...                         coords={"stimulus_id": ("presentation", [f"s{i:02d}" for i in range(20)])})
+    >>> float(RDMSimilarity()(assembly, assembly))
+    1.0
+    """
+
+    def __init__(self, *, subject_coord: str = "subject"):
+        self.options = dict(subject_coord=subject_coord)
+
+    def __repr__(self) -> str:
+        return f"RDMSimilarity(subject_coord={self.options['subject_coord']!r})"
+
+    def _per_subject(self, ids, source_values, target_values, groups) -> np.ndarray:
+        source_rdm = rdm(source_values, ids, "source")
+        return np.array([rdm_similarity(source_rdm, rdm(target_values[:, neuroids], ids, f"target ({subject})"))
+                         for subject, neuroids in groups.items()])
+
+    def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
+        ids, source_values, target_values = _aligned(source, target)
+        groups = _subject_groups(target, self.options["subject_coord"])
+        per_subject = self._per_subject(ids, source_values, target_values, groups)
+        return Score(value=float(per_subject.mean()), error=float(per_subject.std() / math.sqrt(len(per_subject))),
+                     per_split=np.array([per_subject.mean()]),
+                     attrs=dict(metric="rdm", options=self.options, subjects=list(groups), per_subject=per_subject,
+                                n_stimuli=len(ids)))
+
+
+class RDMSimilarityCrossValidated(RDMSimilarity):
+    """RSA on 10 splits, each evaluating ``test_size`` (90%) of the stimuli; nothing is fitted.
+
+    Parameters
+    ----------
+    splits : int
+    test_size : float
+        Fraction of stimuli each split evaluates (0.9).
+    stratification_coord : str or None
+        A ``presentation`` coordinate to stratify on (None: plain shuffle splits).
+    random_state : int
+    subject_coord : str
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> values = np.random.default_rng(0).normal(size=(40, 5))
+    >>> assembly = xr.DataArray(values, dims=("presentation", "neuroid"),
+    ...                         coords={"stimulus_id": ("presentation", [f"s{i:02d}" for i in range(40)])})
+    >>> score = RDMSimilarityCrossValidated()(assembly, assembly)
+    >>> float(score), len(score.per_split)
+    (1.0, 10)
+    """
+
+    def __init__(self, *, splits: int = 10, test_size: float = 0.9, stratification_coord: str | None = None,
+                 random_state: int = 1, subject_coord: str = "subject"):
+        super().__init__(subject_coord=subject_coord)
+        self.options.update(splits=splits, test_size=test_size, stratification_coord=stratification_coord,
+                            random_state=random_state)
+
+    def __repr__(self) -> str:
+        return "RDMSimilarityCrossValidated(" + ", ".join(f"{k}={v!r}" for k, v in self.options.items()) + ")"
+
+    def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
+        ids, source_values, target_values = _aligned(source, target)
+        groups = _subject_groups(target, self.options["subject_coord"])
+        split_indices = make_splits(
+            len(ids), splits=self.options["splits"], test_size=self.options["test_size"],
+            random_state=self.options["random_state"], minimum=1,
+            stratification=stratification_labels(source, target, ids, self.options["stratification_coord"]))
+        per_split_per_subject = np.array([
+            self._per_subject(ids[test], source_values[test], target_values[test], groups)
+            for _, test in split_indices])
+        per_split = per_split_per_subject.mean(axis=1)
+        return Score(value=float(per_split.mean()), error=float(per_split.std() / math.sqrt(len(per_split))),
+                     per_split=per_split,
+                     attrs=dict(metric="rdm_cv", options=self.options, random_state=self.options["random_state"],
+                                subjects=list(groups), per_split_per_subject=per_split_per_subject,
+                                n_stimuli=len(ids)))
+
+
+def _unbiased_hsic(gram1: np.ndarray, gram2: np.ndarray) -> float:
+    """Unbiased HSIC of two (uncentred) linear-kernel Gram matrices."""
+    n = len(gram1)
+    gram1, gram2 = gram1.copy(), gram2.copy()
+    np.fill_diagonal(gram1, 0.0)
+    np.fill_diagonal(gram2, 0.0)
+    row_sums1, row_sums2 = gram1.sum(axis=1), gram2.sum(axis=1)
+    return float(((gram1 * gram2).sum() + row_sums1.sum() * row_sums2.sum() / ((n - 1) * (n - 2))
+                  - 2 * (row_sums1 @ row_sums2) / (n - 2)) / (n * (n - 3)))
+
+
+def _biased_hsic(gram1: np.ndarray, gram2: np.ndarray) -> float:
+    """sum(HKH * HLH) for the centring matrix H."""
+    everything = np.arange(len(gram1))
+    return float((center_gram(gram1, everything, everything) * center_gram(gram2, everything, everything)).sum())
+
+
+def cka(source_values: np.ndarray, target_values: np.ndarray, *, unbiased: bool = True) -> float:
+    """Linear CKA between two stimulus x feature matrices with rows in the same order.
+
+    Returns 0 when HSIC(X,X) * HSIC(Y,Y) <= 0 (possible for the unbiased estimator).
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).normal(size=(30, 6))
+    >>> rotation, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(6, 6)))
+    >>> round(cka(x, 3 * x @ rotation), 10)
+    1.0
+    """
+    if len(source_values) < 4:
+        raise ValueError(f"CKA needs at least 4 stimuli, got {len(source_values)}.")
+    hsic = _unbiased_hsic if unbiased else _biased_hsic
+    gram1, gram2 = gram_matrix(source_values), gram_matrix(target_values)
+    denominator = hsic(gram1, gram1) * hsic(gram2, gram2)
+    return 0.0 if denominator <= 0 else hsic(gram1, gram2) / math.sqrt(denominator)
+
+
+class CKA:
+    """Centered kernel alignment (linear kernel) between source and target.
+
+    Parameters
+    ----------
+    unbiased : bool
+        The unbiased HSIC estimator (``cka``) or the biased one (``cka_biased``).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> values = np.random.default_rng(0).normal(size=(20, 5))
+    >>> assembly = xr.DataArray(values, dims=("presentation", "neuroid"),
+    ...                         coords={"stimulus_id": ("presentation", [f"s{i:02d}" for i in range(20)])})
+    >>> round(float(CKA()(assembly, 2 * assembly)), 10)
+    1.0
+    """
+
+    def __init__(self, *, unbiased: bool = True):
+        self.options = dict(unbiased=unbiased)
+
+    def __repr__(self) -> str:
+        return f"CKA(unbiased={self.options['unbiased']!r})"
+
+    def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
+        ids, source_values, target_values = _aligned(source, target)
+        value = cka(source_values, target_values, unbiased=self.options["unbiased"])
+        return Score(value=value, error=0.0, per_split=np.array([value]),
+                     attrs=dict(metric="cka" if self.options["unbiased"] else "cka_biased", options=self.options,
+                                n_stimuli=len(ids),
+                                error_note="CKA is computed once on all stimuli, so it has no split error (0)."))

@@ -1,0 +1,203 @@
+"""An on-disk, content-addressed cache of layer activations, with a size cap and LRU eviction.
+
+An entry is one layer's (n_images, n_features) float32 matrix, addressed by the sha256 of
+(model fingerprint, stimulus set sha256, layer, placement). The fingerprint covers the weights,
+the architecture and its code, and the preprocessing, so a changed model never reads stale
+features. Each benchmark that shares a stimulus set with another reuses its activations: the
+model's forward pass runs over the set once.
+
+Entries are ``.npy`` files written atomically (write, then rename) so that concurrent scorers
+can share one folder; a read refreshes the file's time, and a write evicts the least recently
+used files until the folder fits the cap.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cortexscore.models.activations import weights_hash
+
+DEFAULT_MAX_BYTES = 20 << 30
+
+
+def placement_tag(model_degrees: float, stimulus_degrees: float) -> str:
+    """How stimuli were placed before the model saw them, as part of a cache key.
+
+    Examples
+    --------
+    >>> placement_tag(8, 4.0)
+    'model8deg-stimulus4deg'
+    """
+    return f"model{model_degrees:g}deg-stimulus{stimulus_degrees:g}deg"
+
+
+def _describe_callable(function) -> str:
+    if isinstance(function, functools.partial):
+        arguments = [repr(arg) for arg in function.args] + [f"{k}={v!r}" for k, v in sorted(function.keywords.items())]
+        return f"{_describe_callable(function.func)}({', '.join(arguments)})"
+    return f"{getattr(function, '__module__', '')}.{getattr(function, '__qualname__', type(function).__qualname__)}"
+
+
+def _class_source(cls: type) -> str:
+    try:
+        return inspect.getsource(cls)
+    except (OSError, TypeError):
+        return cls.__qualname__
+
+
+def model_fingerprint(brain_model) -> str | None:
+    """A sha256 of everything that decides a PyTorch brain model's activations, or None if unknown.
+
+    It covers the weights (:func:`weights_hash`), the module tree and the source code of every
+    module class (so two networks with the same weights but different ``forward`` differ), the
+    preprocessing and the forward keyword arguments.
+
+    Examples
+    --------
+    >>> import functools
+    >>> from cortexscore.models.activations import PytorchActivations
+    >>> from cortexscore.models.preprocessing import load_preprocess_images
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU())
+    >>> at_224 = PytorchActivations(net, functools.partial(load_preprocess_images, image_size=224))
+    >>> at_112 = PytorchActivations(net, functools.partial(load_preprocess_images, image_size=112))
+    >>> model_fingerprint(at_224) == model_fingerprint(at_112)
+    False
+    >>> model_fingerprint(object()) is None
+    True
+    """
+    extractor = getattr(brain_model, "activations_model", brain_model)
+    network = getattr(extractor, "model", None)
+    if not isinstance(network, torch.nn.Module):
+        return None
+    classes = sorted({type(module) for module in network.modules()}, key=lambda cls: cls.__qualname__)
+    parts = [weights_hash(network), repr(network), *map(_class_source, classes),
+             _describe_callable(extractor.preprocessing), repr(sorted(getattr(extractor, "forward_kwargs", {}).items()))]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ActivationsKey:
+    """What one cache entry holds: a layer of a model on a placed stimulus set.
+
+    Examples
+    --------
+    >>> key = ActivationsKey("m" * 64, "s" * 64, "features.2", placement_tag(8, 8))
+    >>> len(key.digest())
+    64
+    """
+
+    model_fingerprint: str
+    stimulus_set_sha256: str
+    layer: str
+    placement: str
+
+    def digest(self) -> str:
+        fields = (self.model_fingerprint, self.stimulus_set_sha256, self.layer, self.placement)
+        return hashlib.sha256("\0".join(fields).encode()).hexdigest()
+
+
+class ActivationsCache:
+    """Layer activations on local disk under ``root``, at most ``max_bytes`` in total.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> cache = ActivationsCache(tempfile.mkdtemp(), max_bytes=1000)
+    >>> key = ActivationsKey("model", "stimuli", "relu1", "model8deg-stimulus8deg")
+    >>> cache.get(key) is None
+    True
+    >>> cache.put(key, np.ones((2, 3), dtype=np.float32))
+    >>> cache.get(key).shape
+    (2, 3)
+    """
+
+    def __init__(self, root: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES):
+        if max_bytes <= 0:
+            raise ValueError(f"max_bytes must be positive; got {max_bytes}.")
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
+
+    def _path(self, key: ActivationsKey) -> Path:
+        digest = key.digest()
+        return self.root / digest[:2] / f"{digest}.npy"
+
+    def get(self, key: ActivationsKey) -> np.ndarray | None:
+        """The cached matrix (memory-mapped, read-only), or None; a hit marks the entry recently used."""
+        path = self._path(key)
+        try:
+            os.utime(path)
+            return np.load(path, mmap_mode="r")
+        except (FileNotFoundError, ValueError, OSError):
+            return None
+
+    def put(self, key: ActivationsKey, features: np.ndarray) -> None:
+        """Store ``features``, then evict least recently used entries until the cache fits its cap."""
+        features = np.ascontiguousarray(features, dtype=np.float32)
+        if features.nbytes > self.max_bytes:
+            return  # larger than the whole cache: keeping it would evict everything else
+        path = self._path(key)
+        path.parent.mkdir(exist_ok=True)
+        partial = path.with_name(f".{path.stem}.{uuid.uuid4().hex}.partial")
+        with open(partial, "wb") as handle:
+            np.save(handle, features)
+        partial.replace(path)
+        self.evict()
+
+    def size_bytes(self) -> int:
+        return sum(entry.stat().st_size for entry in self._entries())
+
+    def _entries(self) -> list[Path]:
+        return list(self.root.glob("*/*.npy"))
+
+    def evict(self) -> None:
+        """Delete the least recently used entries until the total size is within ``max_bytes``."""
+        entries = []
+        for entry in self._entries():
+            try:
+                status = entry.stat()
+            except FileNotFoundError:  # evicted meanwhile by another process
+                continue
+            entries.append((status.st_mtime_ns, status.st_size, entry))
+        total = sum(size for _, size, _ in entries)
+        for _, size, entry in sorted(entries):
+            if total <= self.max_bytes:
+                break
+            entry.unlink(missing_ok=True)
+            total -= size
+
+    def activations(self, brain_model, image_paths: Sequence[str | os.PathLike], layers: Sequence[str],
+                    stimulus_set_sha256: str, placement: str, batch_size: int = 64,
+                    progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+        """``brain_model.activations`` through the cache: layers not cached come from one forward pass.
+
+        ``image_paths`` must be the whole stimulus set that ``stimulus_set_sha256`` names, in its order,
+        placed as ``placement`` says.
+
+        Models without a fingerprint (not PyTorch) are computed every time and not stored.
+        """
+        fingerprint = model_fingerprint(brain_model)
+        if fingerprint is None:
+            return brain_model.activations(image_paths, layers, batch_size=batch_size, progress=progress)
+        keys = {layer: ActivationsKey(fingerprint, stimulus_set_sha256, layer, placement) for layer in layers}
+        found = {layer: self.get(key) for layer, key in keys.items()}
+        # A row count that disagrees means the caller passed another image list under the same set hash.
+        missing = [layer for layer, features in found.items()
+                   if features is None or features.shape[0] != len(image_paths)]
+        if missing:
+            computed = brain_model.activations(image_paths, missing, batch_size=batch_size, progress=progress)
+            for layer in missing:
+                self.put(keys[layer], computed[layer])
+                found[layer] = computed[layer]
+        elif progress is not None:
+            progress(len(image_paths), len(image_paths))
+        return {layer: found[layer] for layer in layers}

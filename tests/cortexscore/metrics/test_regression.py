@@ -1,0 +1,131 @@
+import numpy as np
+import pytest
+from sklearn.cross_decomposition import PLSRegression
+from sklearn.linear_model import LinearRegression, Ridge, RidgeCV
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
+from cortexscore.metrics import load_metric, metric_names
+from cortexscore.metrics.regression import DEFAULT_ALPHAS
+from tests.cortexscore.assemblies import neural, stimulus_names, with_repetitions
+
+
+def linear_data(seed=0, stimuli=200, features=60, neuroids=12, noise=1.0):
+    rng = np.random.default_rng(seed)
+    source = rng.normal(size=(stimuli, features))
+    target = source @ rng.normal(size=(features, neuroids)) * 0.2 + noise * rng.normal(size=(stimuli, neuroids))
+    return source, target
+
+
+def straightforward_score(estimator, source, target, splitter, labels=None):
+    """The reference recipe written out plainly with sklearn and a per-neuroid Pearson loop."""
+    per_split = []
+    for train, test in splitter.split(source, labels):
+        prediction = estimator.fit(source[train], target[train]).predict(source[test])
+        per_split.append(np.median([np.corrcoef(prediction[:, j], target[test, j])[0, 1]
+                                    for j in range(target.shape[1])]))
+    per_split = np.array(per_split)
+    return per_split.mean(), per_split.std() / np.sqrt(len(per_split))
+
+
+@pytest.mark.parametrize("name, estimator", [
+    ("pls", PLSRegression(n_components=25, scale=False)),
+    ("ridge", Ridge(alpha=1)),
+    ("linear", LinearRegression()),
+    ("ridgecv", RidgeCV(alphas=DEFAULT_ALPHAS)),
+])
+def test_matches_the_sklearn_recipe(name, estimator):
+    source, target = linear_data()
+    score = load_metric(name)(neural(source), neural(target))
+    value, error = straightforward_score(estimator, source, target, ShuffleSplit(10, train_size=0.9, random_state=1))
+    assert score.value == pytest.approx(value, abs=1e-9)
+    assert score.error == pytest.approx(error, abs=1e-9)
+    assert score.per_split_per_neuroid.shape == (10, 12) if hasattr(score, "per_split_per_neuroid") else True
+    assert score.attrs["per_split_per_neuroid"].shape == (10, 12)
+    assert score.per_split == pytest.approx(np.median(score.attrs["per_split_per_neuroid"], axis=1))
+
+
+def test_pls_of_a_wide_source_matches_sklearn():
+    source, target = linear_data(seed=3, stimuli=120, features=700, neuroids=5)
+    score = load_metric("pls")(neural(source), neural(target))
+    value, _ = straightforward_score(PLSRegression(25, scale=False), source, target,
+                                     ShuffleSplit(10, train_size=0.9, random_state=1))
+    assert score.value == pytest.approx(value, abs=1e-9)
+
+
+def test_stratified_splits_follow_sklearn():
+    source, target = linear_data(seed=1)
+    objects = np.repeat(np.array(["car", "dog", "face", "tree"]), 50)
+    score = load_metric("ridge", stratification_coord="object_name")(
+        neural(source), neural(target, object_name=objects))
+    value, _ = straightforward_score(Ridge(alpha=1), source, target,
+                                     StratifiedShuffleSplit(10, train_size=0.9, random_state=1), objects)
+    assert score.value == pytest.approx(value, abs=1e-9)
+    assert score.attrs["options"]["stratification_coord"] == "object_name"
+
+
+def test_an_assembly_regressed_on_itself_gives_one():
+    source, _ = linear_data(seed=2, stimuli=300, features=20)
+    assert float(load_metric("pls")(neural(source), neural(source))) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_a_pure_noise_target_gives_zero():
+    rng = np.random.default_rng(4)
+    score = load_metric("pls")(neural(rng.normal(size=(500, 40))), neural(rng.normal(size=(500, 30))))
+    assert abs(score.value) < 0.05
+
+
+def test_target_is_averaged_over_repetitions_and_aligned_by_stimulus_id():
+    source, target = linear_data(seed=5)
+    rng = np.random.default_rng(5)
+    trials = target[None] + rng.normal(size=(3, *target.shape))
+    shuffled = rng.permutation(len(source))
+    averaged = load_metric("ridge")(neural(source), neural(trials.mean(axis=0)))
+    from_trials = load_metric("ridge")(neural(source[shuffled], stimulus_names(len(source))[shuffled]),
+                                       with_repetitions(trials))
+    assert from_trials.value == pytest.approx(averaged.value, abs=1e-12)
+
+
+def test_source_and_target_need_the_same_stimuli():
+    source, target = linear_data()
+    with pytest.raises(ValueError, match="same set of stimulus_id.*only in source: stim0199"):
+        load_metric("pls")(neural(source), neural(target[:-1]))
+
+
+def test_too_few_stimuli_for_the_splits():
+    source, target = linear_data(stimuli=15)
+    with pytest.raises(ValueError, match="Too few stimuli for the splits: 15 stimuli .* 1 for testing"):
+        load_metric("ridge")(neural(source), neural(target))
+
+
+def test_constant_neuroids_are_rejected():
+    source, target = linear_data()
+    target[:, 3] = 7.0
+    with pytest.raises(ValueError, match="constant neuroids .*n3"):
+        load_metric("pls")(neural(source), neural(target))
+
+
+def test_nans_are_rejected():
+    source, target = linear_data()
+    source[10, 2] = np.nan
+    with pytest.raises(ValueError, match="source contains NaN values at presentations with stimulus_id stim0010"):
+        load_metric("pls")(neural(source), neural(target))
+
+
+def test_wrong_dims_are_rejected():
+    source, target = linear_data()
+    with pytest.raises(ValueError, match="exactly the dims"):
+        load_metric("pls")(neural(source).rename(neuroid="unit"), neural(target))
+
+
+def test_unknown_names_list_the_valid_ones():
+    with pytest.raises(ValueError, match="choose one of: cka, cka_biased"):
+        load_metric("plss")
+    assert {"pls", "ridge", "linear", "ridgecv", "rdm", "rdm_cv", "cka", "cka_biased"} <= set(metric_names())
+
+
+def test_options_and_split_matrix_are_recorded():
+    source, target = linear_data()
+    score = load_metric("ridgecv", splits=4, random_state=7)(neural(source), neural(target))
+    assert score.attrs["options"]["splits"] == 4 and score.attrs["random_state"] == 7
+    assert len(score.per_split) == 4 and len(score.attrs["alpha_per_split"]) == 4
+    assert list(score.attrs["neuroid_id"][:2]) == ["n0", "n1"]

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import copy
+import os
+
+import numpy as np
+import pytest
+
+from conftest import CountingNet
+from cortexscore.models.activations import PytorchActivations
+from cortexscore.models.cache import ActivationsCache, ActivationsKey, model_fingerprint, placement_tag
+from cortexscore.models.committed_model import CommittedModel
+
+
+@pytest.fixture
+def model(preprocessing16):
+    return CommittedModel("counting", PytorchActivations(CountingNet(), preprocessing16, "counting"),
+                          layers=["features.1", "logits"])
+
+
+def forward_calls(model) -> int:
+    return model.activations_model.model.forward_calls
+
+
+def test_benchmarks_sharing_a_stimulus_set_run_the_forward_pass_once(tmp_path, model, image_paths):
+    cache = ActivationsCache(tmp_path / "cache")
+    placement = placement_tag(8, 8)
+    first = cache.activations(model, image_paths, model.layers, "set-sha", placement, batch_size=2)
+    assert forward_calls(model) == 3
+    second = cache.activations(model, image_paths, model.layers, "set-sha", placement, batch_size=2)
+    assert forward_calls(model) == 3
+    for layer in model.layers:
+        np.testing.assert_array_equal(first[layer], second[layer])
+
+
+def test_only_missing_layers_are_computed_and_other_sets_or_placements_miss(tmp_path, model, image_paths):
+    cache = ActivationsCache(tmp_path / "cache")
+    cache.activations(model, image_paths, ["logits"], "set-sha", placement_tag(8, 8))
+    both = cache.activations(model, image_paths, ["features.1", "logits"], "set-sha", placement_tag(8, 8))
+    assert forward_calls(model) == 2 and list(both) == ["features.1", "logits"]
+    cache.activations(model, image_paths, ["logits"], "other-set", placement_tag(8, 8))
+    cache.activations(model, image_paths, ["logits"], "set-sha", placement_tag(8, 4))
+    assert forward_calls(model) == 4
+
+
+def test_fingerprint_follows_weights_and_code(model):
+    twin = copy.deepcopy(model)
+    assert model_fingerprint(model) == model_fingerprint(twin)
+    twin.activations_model.model.classifier[1].bias.data += 1
+    assert model_fingerprint(model) != model_fingerprint(twin)
+
+
+def test_least_recently_used_entries_are_evicted_first(tmp_path):
+    entry = np.zeros((10, 25), dtype=np.float32)  # 1000 bytes of data plus the .npy header
+    cache = ActivationsCache(tmp_path, max_bytes=3 * 1200)
+    keys = [ActivationsKey("m", "s", f"layer{i}", "p") for i in range(4)]
+    for age, key in enumerate(keys[:3]):
+        cache.put(key, entry)
+        path = cache._path(key)
+        os.utime(path, ns=(age * 10**9, age * 10**9))
+    assert cache.get(keys[0]) is not None  # the oldest becomes the most recent
+    cache.put(keys[3], entry)
+    assert [cache.get(key) is not None for key in keys] == [True, False, True, True]
+    assert cache.size_bytes() <= cache.max_bytes
+
+
+def test_entry_larger_than_the_cap_is_not_stored(tmp_path):
+    cache = ActivationsCache(tmp_path, max_bytes=100)
+    key = ActivationsKey("m", "s", "l", "p")
+    cache.put(key, np.zeros((10, 25), dtype=np.float32))
+    assert cache.get(key) is None and cache.size_bytes() == 0

@@ -1,0 +1,49 @@
+"""The README walk-through, as a new user runs it: zip the tutorial's custom model, upload, poll for scores."""
+import math
+import sqlite3
+
+from tests.conftest import EXAMPLES, zip_folder
+
+
+def submit(platform, path, **fields):
+    with platform.client() as client, open(path, "rb") as handle:
+        response = client.post("/submissions", files={"file": (path.name, handle, "application/zip")}, data=fields)
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def test_tutorial_custom_model_gets_real_scores(platform, custom_model_zip):
+    created = submit(platform, custom_model_zip)
+    assert created["models"] == ["my-model"]
+    body = platform.wait_for(created["id"], timeout=600)
+    assert body["status"] == "completed", body
+    for score in body["scores"]:
+        assert score["status"] == "succeeded", score
+        for name in ("raw", "ceiling", "ceiled", "error", "ceiling_error"):
+            assert isinstance(score[name], float) and math.isfinite(score[name]), (name, score)
+        assert 0 < score["ceiling"] < 1
+        assert score["ceiled"] == score["raw"] ** 2 / score["ceiling"]
+        assert score["convention"] == "r2_over_ceiling"
+        assert score["layer"] in ("conv1", "relu1", "relu2")
+        provenance = score["provenance"]
+        assert provenance["benchmark_version"] == score["benchmark_version"]
+        assert set(provenance["layer_scores"]) == {"conv1", "relu1", "relu2"}
+        assert provenance["seeds"] and provenance["cortexscore_version"]
+    with platform.client() as client:
+        status = client.get(f"/submissions/{created['id']}").json()
+        assert status["status"] == "completed" and status["created_at"]
+        assert all(job["attempts"] == 1 and job["status"] == "succeeded" for job in status["jobs"])
+        assert "committed layer" in client.get(f"/submissions/{created['id']}/logs").json()["log"]
+
+
+def test_a_model_matching_the_synthetic_population_scores_near_the_ceiling(platform, custom_model_zip, tmp_path):
+    folder = EXAMPLES / "synthetic_match_submission" / "synthetic_match"
+    created = submit(platform, zip_folder(folder, tmp_path / "match.zip"), benchmarks="Synthetic2026.IT-pls")
+    body = platform.wait_for(created["id"], timeout=600)
+    [score] = body["scores"]
+    assert score["status"] == "succeeded", score
+    assert score["layer"] == "features"
+    assert score["ceiled"] > 0.8, score
+    with sqlite3.connect(platform.var / "cortexscore.db") as db:
+        rows = db.execute("SELECT count(*) FROM scores WHERE submission_id = ?", (created["id"],)).fetchone()[0]
+    assert rows == 1
