@@ -27,6 +27,7 @@ N_PUBLIC = 100
 N_NEUROIDS = 64
 N_REPETITIONS = 5
 NOISE_SD = 1.0
+READOUT_RANK = 8
 IMAGE_SIZE = 96
 INPUT_SIZE = 224
 N_CATEGORIES = 8
@@ -86,8 +87,10 @@ def generate(out_dir: Path) -> tuple[pd.DataFrame, Path, xr.DataArray]:
         # The default model preprocessing, so a model with the same features matches exactly.
         images = load_preprocess_images([image_dir / name for name in table["filename"]], image_size=INPUT_SIZE)
         features = net(torch.from_numpy(images)).double().numpy()
-    features = (features - features.mean(0)) / (features.std(0) + 1e-8)
-    readout = rng.normal(size=(features.shape[1], N_NEUROIDS)) / np.sqrt(features.shape[1])
+    # One global scale, not per-feature z-scores: the readout must stay linear in the raw features a model sees.
+    features = (features - features.mean(0)) / features.std()
+    # A low-rank readout: neurons share a few latent feature directions, as recorded populations do.
+    readout = rng.normal(size=(features.shape[1], READOUT_RANK)) @ rng.normal(size=(READOUT_RANK, N_NEUROIDS))
     signal = features @ readout
     signal = (signal - signal.mean(0)) / signal.std(0)
     noise = NOISE_SD * rng.normal(size=(N_REPETITIONS, N_STIMULI, N_NEUROIDS))
@@ -119,5 +122,5 @@ def benchmark_fields() -> dict:
         visual_degrees=8.0, leaderboard=False, synthetic=True, public=True, num_stimuli=N_STIMULI,
         citation="CortexScore synthetic benchmark: a noisy linear readout of a fixed random conv-net",
         source={"generator": "cortexscore.benchmarks.synthetic", "seed": SEED, "noise_sd": NOISE_SD,
-                "repetitions": N_REPETITIONS},
+                "readout_rank": READOUT_RANK, "repetitions": N_REPETITIONS},
     )

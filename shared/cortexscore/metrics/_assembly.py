@@ -167,7 +167,8 @@ def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a_centered = a - a.mean(axis=0)
     b_centered = b - b.mean(axis=0)
     norms = np.sqrt((a_centered ** 2).sum(axis=0) * (b_centered ** 2).sum(axis=0))
-    return (a_centered * b_centered).sum(axis=0) / norms
+    with np.errstate(invalid="ignore", divide="ignore"):  # constant columns give NaN; callers raise on them
+        return (a_centered * b_centered).sum(axis=0) / norms
 
 
 def make_splits(n_samples: int, *, splits: int, random_state: int, train_size: float | None = None,

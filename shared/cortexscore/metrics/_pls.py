@@ -69,20 +69,21 @@ def kernel_pls_predict(train_gram: np.ndarray, test_gram: np.ndarray, target_tra
         score_inner = gram_targets.T @ gram_targets   # N = G^T G
         y_coef = np.zeros(n_targets)
         y_coef[nonzero[0]] = 1.0                      # u = Yk g starts at the first non-zero column
-        x_coef_old = None
+        x_coef_old = cross_x_old = None
         for _ in range(max_iter):
-            x_coef = y_coef / (y_coef @ target_inner @ y_coef)            # a = u / u.u, in Yk coordinates
-            x_coef = x_coef / (np.sqrt(x_coef @ cross @ x_coef) + _EPS)   # w /= |w| + eps
-            y_weights = cross @ x_coef / (x_coef @ score_inner @ x_coef)  # c = Yk^T t / t.t
-            y_coef = y_weights / (y_weights @ y_weights + _EPS)           # u = Yk c / (c.c + eps)
-            if x_coef_old is None:
-                converged = n_targets == 1
-            else:
-                change = x_coef @ cross @ x_coef + x_coef_old @ cross @ x_coef_old - 2 * x_coef @ cross @ x_coef_old
-                converged = change < tol or n_targets == 1
-            if converged:
+            x_coef = y_coef / (y_coef @ target_inner @ y_coef)             # a = u / u.u, in Yk coordinates
+            cross_x = cross @ x_coef
+            norm = np.sqrt(max(x_coef @ cross_x, 0.0)) + _EPS              # w /= |w| + eps
+            x_coef, cross_x = x_coef / norm, cross_x / norm
+            y_weights = cross_x / (x_coef @ score_inner @ x_coef)          # c = Yk^T t / t.t
+            y_coef = y_weights / (y_weights @ y_weights + _EPS)            # u = Yk c / (c.c + eps)
+            if n_targets == 1:
                 break
-            x_coef_old = x_coef
+            if x_coef_old is not None:
+                change = x_coef @ cross_x + x_coef_old @ cross_x_old - 2 * x_coef @ cross_x_old  # |w - w_old|^2
+                if change < tol:
+                    break
+            x_coef_old, cross_x_old = x_coef, cross_x
         score = gram_targets @ x_coef                 # t = Kk a
         score_norm = score @ score
         a_vector = targets @ x_coef

@@ -86,8 +86,12 @@ def _linear_predictor(source_values: np.ndarray) -> Predictor:
     return predict
 
 
-def _pls_predictor(gram: np.ndarray, n_components: int = 25) -> Predictor:
+def _pls_predictor(gram: np.ndarray, n_components: int = 25, *, n_features: int) -> Predictor:
     """sklearn ``PLSRegression(n_components, scale=False)`` (NIPALS), run in kernel form."""
+    if n_components > n_features:
+        raise ValueError(
+            f"PLS with n_components={n_components} needs a source with at least {n_components} features, "
+            f"got {n_features}; pass n_components={n_features} or use a wider layer.")
     def predict(train, test, target_train):
         return kernel_pls_predict(center_gram(gram, train, train), center_gram(gram, test, train),
                                   target_train, n_components=n_components)
@@ -131,7 +135,10 @@ class RegressionCorrelation:
     def _predictor(self, source_values: np.ndarray) -> Predictor:
         if self.regression == "linear":
             return _linear_predictor(source_values, **self.regression_options)
-        factory = {"pls": _pls_predictor, "ridge": _ridge_predictor, "ridgecv": _ridgecv_predictor}[self.regression]
+        if self.regression == "pls":
+            return _pls_predictor(gram_matrix(source_values), n_features=source_values.shape[1],
+                                  **self.regression_options)
+        factory = {"ridge": _ridge_predictor, "ridgecv": _ridgecv_predictor}[self.regression]
         return factory(gram_matrix(source_values), **self.regression_options)
 
     def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:

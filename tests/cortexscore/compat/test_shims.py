@@ -62,3 +62,14 @@ def test_pytorch_wrapper_call_returns_an_assembly_of_all_layers(tmp_path):
         print(assembly.shape, assembly['neuroid_id'].values[72], [name for name, _ in wrapper.layers()])
     """)
     assert output == "(3, 144) w.1.0 ['0', '1']"
+
+
+def test_check_base_models_prints_success_for_a_good_module(tmp_path, capsys):
+    from cortexscore.models.submission import load_submission
+    from tests.cortexscore.models.helpers import write_tutorial
+
+    load_submission(write_tutorial(tmp_path / "sub"))
+    from model_tools.check_submission import check_models
+
+    check_models.check_base_models("models.base_models")
+    assert capsys.readouterr().out.strip() == "Test successful, you are ready to submit!"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import CountingNet
+from tests.cortexscore.models.helpers import CountingNet
 from cortexscore.models.activations import PytorchActivations, neuroid_ids
 from cortexscore.models.errors import ModelError
 

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import CountingNet
+from tests.cortexscore.models.helpers import CountingNet
 from cortexscore.models.activations import PytorchActivations
 from cortexscore.models.cache import ActivationsCache, ActivationsKey, model_fingerprint, placement_tag
 from cortexscore.models.committed_model import CommittedModel

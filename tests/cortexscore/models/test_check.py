@@ -3,11 +3,8 @@ from __future__ import annotations
 import shutil
 import textwrap
 
-from conftest import REPO
 from cortexscore.models.check import SUCCESS_MESSAGE, check_submission
-from test_submission import write_tutorial
-
-CUSTOM_EXAMPLE = REPO / "examples" / "custom_model_submission" / "my_custom_submission"
+from tests.cortexscore.models.helpers import CUSTOM_EXAMPLE, write_tutorial
 
 
 def test_tutorial_custom_model_passes_from_a_zip(tmp_path, capsys):

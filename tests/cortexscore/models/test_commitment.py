@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import CountingNet
+from tests.cortexscore.models.helpers import CountingNet
 from cortexscore.models.activations import PytorchActivations
 from cortexscore.models.commitment import reduce_for_selection, select_layer
 from cortexscore.models.committed_model import CommittedModel

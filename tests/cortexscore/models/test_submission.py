@@ -1,58 +1,14 @@
 from __future__ import annotations
 
-import shutil
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import REPO
+from tests.cortexscore.models.helpers import CUSTOM_EXAMPLE, write_tutorial
 from cortexscore.models.errors import ModelError
 from cortexscore.models.submission import load_submission
-
-CUSTOM_EXAMPLE = REPO / "examples" / "custom_model_submission" / "my_custom_submission"
-
-TINY_BASE_MODELS = '''
-import functools
-import torch
-from model_tools.activations.pytorch import PytorchWrapper, load_preprocess_images
-from model_tools.check_submission import check_models
-
-class Tiny(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = torch.nn.Conv2d(3, 2, 3)
-        self.relu = torch.nn.ReLU()
-        {extra_init}
-
-    def forward(self, x):
-        {forward}
-
-def get_model_list():
-    return ['tiny']
-
-def get_model(name):
-    return PytorchWrapper(identifier=name, model=Tiny(), preprocessing=functools.partial(load_preprocess_images, image_size=16))
-
-def get_layers(name):
-    return {layers}
-
-def get_bibtex(name):
-    return '@misc{{tiny}}'
-'''
-
-
-def write_tutorial(root: Path, forward="return self.relu(self.conv(x))", layers="['conv', 'relu']", extra_init="",
-                   source=None) -> Path:
-    (root / "models").mkdir(parents=True)
-    for name in ("__init__.py", "models/__init__.py"):
-        (root / name).write_text("\n")
-    (root / "setup.py").write_text("from setuptools import setup\nsetup(name='tiny')\n")
-    source = source or TINY_BASE_MODELS.format(forward=forward, layers=layers, extra_init=extra_init)
-    (root / "models" / "base_models.py").write_text(source)
-    return root
-
 
 def test_tutorial_custom_model_loads_and_records(image_paths):
     submission = load_submission(CUSTOM_EXAMPLE)

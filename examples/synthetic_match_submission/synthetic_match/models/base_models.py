@@ -23,7 +23,7 @@ def get_model(name):
 
 def get_layers(name):
     assert name == "synthetic-match"
-    return ["relu1", "pool", "features"]
+    return ["relu1", "relu2", "features"]
 
 
 def get_bibtex(model_identifier):
