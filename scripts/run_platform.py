@@ -6,6 +6,7 @@ stops them all. Used by ``make run`` (embedded defaults) and by the tests.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -62,7 +63,8 @@ def main() -> None:
     for index in range(args.scorers):
         commands[f"scorer-{index + 1}"] = ([sys.executable, "-m", "scorer"], {
             "SCORER_API_URL": api_url, "SCORER_STORE_URL": store_url,
-            "SCORER_CACHE_DIR": str(var / f"scorer-{index + 1}"), "SCORER_WORKER_ID": f"local-scorer-{index + 1}"})
+            "SCORER_CACHE_DIR": str(var / f"scorer-{index + 1}"), "SCORER_WORKER_ID": f"local-scorer-{index + 1}",
+            "SCORER_SANDBOX_HIDDEN_PATHS": json.dumps([str(var)])})
     processes: dict[str, subprocess.Popen] = {}
 
     def stop(*_args) -> None:

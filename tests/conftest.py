@@ -1,6 +1,7 @@
 """Fixtures that run the real platform: its processes on free loopback ports, with a private var dir."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -57,7 +58,8 @@ class Platform:
 
     def start_scorer(self, name: str, **env) -> subprocess.Popen:
         scorer_env = {**self.env, "SCORER_API_URL": self.url, "SCORER_STORE_URL": self.store_url,
-                      "SCORER_CACHE_DIR": str(self.var / name), "SCORER_WORKER_ID": name, **env}
+                      "SCORER_CACHE_DIR": str(self.var / name), "SCORER_WORKER_ID": name,
+                      "SCORER_SANDBOX_HIDDEN_PATHS": json.dumps([str(self.var)]), **env}
         log = open(self.var / f"{name}.log", "wb")
         process = subprocess.Popen([sys.executable, "-m", "scorer"], env=scorer_env, stdout=log,
                                    stderr=subprocess.STDOUT)

@@ -37,9 +37,11 @@ def run(request: dict) -> dict:
     (out_dir / IMPORTED_MARKER).touch()
     _log(f"imported {request['model']} ({submission.layout} layout) in {time.perf_counter() - started:.1f}s; "
          f"visual degrees {model.visual_degrees()}, candidate layers {model.layers}")
+    layers = ["logits"] if request.get("layer_mode") == "logits" else list(model.layers)
     outputs = {}
     for stimulus_set in request["stimulus_sets"]:
-        placed = place_images(stimulus_set["image_paths"], out_dir / "placed" / stimulus_set["key"],
+        image_paths = [str(Path(request["stimuli_dir"]) / name) for name in stimulus_set["image_paths"]]
+        placed = place_images(image_paths, out_dir / "placed" / stimulus_set["key"],
                               model.visual_degrees(), stimulus_set["stimulus_degrees"])
         total = len(placed)
         last_report = [0.0]
@@ -50,13 +52,13 @@ def run(request: dict) -> dict:
                 _log(f"activations {done}/{total} images")
 
         started = time.perf_counter()
-        features = model.activations([str(path) for path in placed], model.layers,
+        features = model.activations([str(path) for path in placed], layers,
                                      batch_size=request.get("batch_size", 64), progress=progress)
         _log(f"{total} images through {len(features)} layers in {time.perf_counter() - started:.1f}s")
         path = out_dir / f"{stimulus_set['key']}.npz"
-        np.savez(path, **{f"layer{index}": features[layer] for index, layer in enumerate(model.layers)})
+        np.savez(path, **{f"layer{index}": features[layer] for index, layer in enumerate(layers)})
         outputs[stimulus_set["key"]] = str(path)
-    return {"layers": list(model.layers), "visual_degrees": float(model.visual_degrees()),
+    return {"layers": layers, "visual_degrees": float(model.visual_degrees()),
             "bibtex": submission.bibtex(request["model"]), "outputs": outputs}
 
 

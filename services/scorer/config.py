@@ -1,5 +1,6 @@
 """Settings of a scorer worker (prefix ``SCORER_``). It knows two URLs: the API's and the store's."""
 import os
+import tempfile
 import socket
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +24,13 @@ class ScorerSettings(BaseSettings):
     run_timeout_seconds: float = 3600.0
     memory_limit_bytes: int = 12 << 30
     file_size_limit_bytes: int = 8 << 30
-    isolate_network: bool = True
+    # Network, mount and PID namespaces for the child, where the kernel allows them.
+    isolate_namespaces: bool = True
+    max_processes: int = 256
+    # Working dirs of sandboxed children; must lie outside every hidden path.
+    sandbox_dir: Path = Path(tempfile.gettempdir()) / "cortexscore-sandbox"
+    # Covered by an empty tmpfs inside the sandbox: the platform's data, the cache with the assemblies.
+    sandbox_hidden_paths: list[Path] = Field(default_factory=lambda: [Path("var").resolve()])
     batch_size: int = 64
     activation_cache_bytes: int = 4 << 30
     # Stop after this many jobs (0: run forever); tests use it to run one job at a time.

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from cortexscore.benchmarks.neural import score_activations
+from cortexscore.benchmarks.scoring import procedure, score_activations
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.data import load_assembly, load_stimulus_set
 from cortexscore.jobs import JobLease
@@ -23,7 +23,7 @@ from cortexscore.storage import ChecksumMismatch, StorageError
 from scorer.activation_cache import ActivationCache
 from scorer.config import ScorerSettings, get_settings
 from scorer.fetch import fetch
-from scorer.sandbox import SubmissionFailure, run_child
+from scorer.sandbox import SubmissionFailure, hidden_paths, run_child
 
 log = logging.getLogger("scorer")
 
@@ -97,6 +97,7 @@ class Worker:
         self.api = httpx.Client(base_url=settings.api_url, headers=auth, timeout=60)
         self.store = httpx.Client(base_url=settings.store_url, headers=auth, timeout=60)
         self.cache_dir = settings.cache_dir
+        hidden_paths(settings)  # fail at start-up, not on the first job, if the sandbox set-up is wrong
         self.activations = ActivationCache(self.cache_dir / "activations", settings.activation_cache_bytes)
         self._stopping = False
 
@@ -189,23 +190,30 @@ class Worker:
     def model_activations(self, lease: JobLease, spec: BenchmarkSpec, table, stimulus_sha: str,
                           reporter: JobReporter) -> dict[str, np.ndarray]:
         """Each stimulus set goes through each model once; later benchmarks on the same set reuse it."""
-        key = hashlib.sha256(f"{lease.zip_sha256}/{lease.model}/{stimulus_sha}/{spec.visual_degrees}".encode()).hexdigest()
+        layer_mode = procedure(spec).layers
+        key = hashlib.sha256(
+            f"{lease.zip_sha256}/{lease.model}/{stimulus_sha}/{spec.visual_degrees}/{layer_mode}".encode()).hexdigest()
         cached = self.activations.get(key)
         if cached is not None:
             reporter.log(f"[platform] reusing cached activations of {lease.model} on this stimulus set")
             return cached
-        work_dir = Path(tempfile.mkdtemp(prefix=f"job{lease.job_id}-", dir=self.cache_dir))
+        self.settings.sandbox_dir.mkdir(parents=True, exist_ok=True)
+        work_dir = Path(tempfile.mkdtemp(prefix=f"job{lease.job_id}-", dir=self.settings.sandbox_dir))
+        stimuli_dir = self.cache_dir / "stimuli" / stimulus_sha
         try:
-            zip_path = fetch(self.api, lease.zip_url, lease.zip_sha256, self.cache_dir, suffix=".zip")
+            # The cache is hidden from the child: it gets its own copy of the zip.
+            zip_path = shutil.copy(fetch(self.api, lease.zip_url, lease.zip_sha256, self.cache_dir, suffix=".zip"),
+                                   work_dir / "submission.zip")
             request = {"zip_path": str(zip_path), "model": lease.model, "batch_size": self.settings.batch_size,
-                       "stimulus_sets": [{"key": "stimuli", "image_paths": list(table["image_path"]),
+                       "layer_mode": layer_mode,
+                       "stimulus_sets": [{"key": "stimuli", "image_paths": list(table["filename"]),
                                           "stimulus_degrees": spec.visual_degrees}]}
 
             def tick(text: str) -> None:
                 reporter.log(text.rstrip("\n"))
                 reporter.check()
 
-            outcome = run_child(request, work_dir, self.settings, on_tick=tick)
+            outcome = run_child(request, work_dir, stimuli_dir, self.settings, on_tick=tick)
             reporter.log(f"[platform] sandbox isolation: {', '.join(outcome.isolation)}")
             with np.load(outcome.result["outputs"]["stimuli"]) as stored:
                 features = {layer: stored[f"layer{index}"] for index, layer in enumerate(outcome.result["layers"])}

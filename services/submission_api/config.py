@@ -19,7 +19,17 @@ class ApiSettings(BaseSettings):
     s3_secret_key: SecretStr = SecretStr("")
     store_url: str = "http://127.0.0.1:8001"
     worker_token: SecretStr = SecretStr("embedded-worker-token")
+    # Anonymous uploads and self-service sign-up: on in the embedded default, off in deploy/.
     allow_anonymous: bool = True
+    allow_signup: bool = True
+    # An admin account is created (or its token re-keyed) at start-up when this is set.
+    admin_token: SecretStr = SecretStr("")
+    quota_uploads_per_day: int = 50
+    quota_concurrent_jobs: int = 200
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 10
+    webhook_backoff_seconds: float = 5.0
+    webhook_poll_seconds: float = 1.0
     max_upload_bytes: int = 512 << 20
     lease_seconds: float = 60.0
     max_attempts: int = 3

@@ -1,4 +1,4 @@
-"""Dependencies: sessions, the object store, the catalogue, worker authentication and upload validation."""
+"""Dependencies: sessions, the object store, the catalogue, worker and user authentication, ownership."""
 from __future__ import annotations
 
 import hmac
@@ -12,8 +12,9 @@ from cortexscore.storage import ObjectStore
 
 from submission_api.catalogue import Catalogue
 from submission_api.config import ApiSettings
-from submission_api.models import Submission
+from submission_api.models import Submission, User
 from submission_api.services.submissions import get_submission
+from submission_api.services.users import authenticate
 
 
 def get_settings_dep(request: Request) -> ApiSettings:
@@ -56,3 +57,65 @@ def submission_or_404(submission_id: str, session: SessionDep) -> Submission:
 
 
 SubmissionDep = Annotated[Submission, Depends(submission_or_404)]
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def optional_user(session: SessionDep, authorization: Annotated[str | None, Header()] = None) -> User | None:
+    """The caller's user, None without an Authorization header; a bad or revoked token is 401, never anonymous."""
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("send the token as 'Authorization: Bearer <token>'")
+    user = authenticate(session, token.strip())
+    if user is None:
+        raise _unauthorized("this token is unknown or revoked; create a new one with `cortexscore token create`")
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+
+
+def current_user(user: OptionalUser) -> User:
+    if user is None:
+        raise _unauthorized("this route needs 'Authorization: Bearer <token>'")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def admin_user(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise HTTPException(403, "this route is for admins")
+    return user
+
+
+AdminUser = Annotated[User, Depends(admin_user)]
+
+
+def is_owner(submission: Submission, user: User | None) -> bool:
+    """Owners and admins manage a submission; an anonymous upload belongs to whoever holds its unguessable id."""
+    if submission.owner_id is None:
+        return True
+    return user is not None and (user.is_admin or user.id == submission.owner_id)
+
+
+def readable_submission(submission: SubmissionDep, user: OptionalUser) -> Submission:
+    """Public, visible submissions are readable by all; others answer 404, as if they did not exist."""
+    if is_owner(submission, user) or (submission.public and not submission.hidden):
+        return submission
+    raise HTTPException(404, f"no submission {submission.id!r}")
+
+
+def owned_submission(submission: SubmissionDep, user: OptionalUser) -> Submission:
+    if is_owner(submission, user):
+        return submission
+    raise HTTPException(404, f"no submission {submission.id!r}")
+
+
+ReadableSubmission = Annotated[Submission, Depends(readable_submission)]
+OwnedSubmission = Annotated[Submission, Depends(owned_submission)]

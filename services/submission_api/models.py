@@ -1,4 +1,8 @@
-"""Tables. A submission owns its jobs; a job yields at most one score per benchmark version."""
+"""Tables. A submission owns its jobs; a job yields at most one score per benchmark version.
+
+Users hold API tokens (only their SHA-256 is stored); a submission may carry a
+callback URL whose webhook deliveries are each recorded.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -28,8 +32,17 @@ class Submission(Base):
     zip_size: Mapped[int] = mapped_column(Integer)
     models: Mapped[list] = mapped_column(JSON)
     benchmarks: Mapped[list] = mapped_column(JSON)
+    # Hidden by an admin: off the leaderboard and invisible to everyone but the owner and admins.
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    callback_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    webhook_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # The outbox of the completion webhook: "pending" until delivered or out of attempts.
+    webhook_state: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    webhook_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    webhook_next_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     jobs: Mapped[list[Job]] = relationship(back_populates="submission", order_by="Job.id")
+    webhook_deliveries: Mapped[list[WebhookDelivery]] = relationship(order_by="WebhookDelivery.id")
 
 
 class Job(Base):
@@ -82,4 +95,49 @@ class ScoreRow(Base):
     convention: Mapped[str | None] = mapped_column(String(64), nullable=True)
     layer: Mapped[str | None] = mapped_column(String(255), nullable=True)
     provenance: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Signs the webhooks of this user's submissions (Standard Webhooks "whsec_" form).
+    webhook_secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", order_by="ApiToken.id")
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    # SHA-256 of the token: tokens are 256-bit random, so a plain hash cannot be brute-forced.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class WebhookDelivery(Base):
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[str] = mapped_column(String(64))
+    attempt: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(2048))
+    event: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

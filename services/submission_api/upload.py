@@ -13,7 +13,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 FIELD_LIMIT_BYTES = 64 << 10
 FILE_FIELD = "file"
-TEXT_FIELDS = ("benchmarks", "public")
+TEXT_FIELDS = ("benchmarks", "public", "callback_url")
 
 
 @dataclass

@@ -6,10 +6,18 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from submission_api.db import Base, make_engine
+from tests.conftest_pg import postgres_database, postgres_server  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory):
+def engine(request, tmp_path_factory):
+    """SQLite by default; ``@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)`` adds Postgres."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        engine = make_engine(request.getfixturevalue("postgres_database"))
+        Base.metadata.create_all(engine)
+        yield engine
+        engine.dispose()
+        return
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     engine = make_engine(url)
 

@@ -1,9 +1,15 @@
-"""Public submission routes: upload, status, scores, logs, cancel."""
+"""Public submission routes: upload, status, scores, logs, cancel, and their admin actions.
+
+Who may see what: owners and admins see everything of a submission; others
+see only public, visible ones and never their logs; everything else is 404.
+"""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
+
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
@@ -12,10 +18,16 @@ from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.submission_layout import LayoutReport, check_submission_zip
 
 from submission_api.catalogue import CatalogueUnavailable
-from submission_api.deps import CatalogueDep, SessionDep, SettingsDep, StoreDep, SubmissionDep
-from submission_api.schemas import LogsPublic, ScoresPublic, SubmissionCreated, SubmissionPublic
+from submission_api.deps import (AdminUser, CatalogueDep, OptionalUser, OwnedSubmission, ReadableSubmission,
+                                 SessionDep, SettingsDep, StoreDep)
+from submission_api.models import User
+from submission_api.schemas import LogsPublic, ScoresPublic, SubmissionPublic
 from submission_api.services import queue
+from submission_api.services.moderation import rescore
+from submission_api.services.quotas import QuotaExceeded, check_quota
 from submission_api.services.submissions import create_submission, scores_of
+from submission_api.services.users import new_webhook_secret
+from submission_api.user_schemas import SubmissionCreatedPublic, SubmissionUpdate, WebhookDeliveryPublic
 from submission_api.upload import ReceivedUpload, receive_upload
 
 router = APIRouter(prefix="/submissions", tags=["submissions"])
@@ -29,20 +41,49 @@ class ValidatedUpload:
     report: LayoutReport
     benchmarks: list[BenchmarkSpec]
     public: bool
+    owner: User | None
+    callback_url: str | None
 
 
 def _unprocessable(code: str, message: str) -> HTTPException:
     return HTTPException(422, {"code": code, "message": message, "problems": [{"code": code, "message": message}]})
 
 
-async def validated_upload(request: Request, settings: SettingsDep,
-                           catalogue: CatalogueDep) -> AsyncIterator[ValidatedUpload]:
+def allowed_uploader(user: OptionalUser, session: SessionDep, settings: SettingsDep) -> User | None:
+    """Checked before a byte of the upload is read: who uploads, and whether their quota allows it."""
+    if user is None:
+        if not settings.allow_anonymous:
+            raise HTTPException(401, "uploads need 'Authorization: Bearer <token>'; ask an admin for an account",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return None
+    try:
+        check_quota(session, user_id=user.id, uploads_per_day=settings.quota_uploads_per_day,
+                    concurrent_jobs=settings.quota_concurrent_jobs)
+    except QuotaExceeded as error:
+        raise HTTPException(429, error.message, headers={"Retry-After": str(error.retry_after)}) from None
+    return user
+
+
+def _callback_url(value: str | None) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > 2048:
+        raise _unprocessable("invalid_callback_url", f"'callback_url' must be an http(s) URL of at most 2048 "
+                                                     f"characters, not {value[:100]!r}")
+    return value
+
+
+async def validated_upload(request: Request, settings: SettingsDep, catalogue: CatalogueDep,
+                           owner: Annotated[User | None, Depends(allowed_uploader)]) -> AsyncIterator[ValidatedUpload]:
     """Stream the upload to disk and check it; the temporary file is removed whatever happens next."""
     upload = await receive_upload(request, settings.var_dir / "tmp", settings.max_upload_bytes)
     try:
         public_word = upload.fields.get("public", "").strip().lower()
         if public_word not in BOOL_WORDS:
             raise _unprocessable("invalid_public", f"'public' must be true or false, not {public_word!r}")
+        callback_url = _callback_url(upload.fields.get("callback_url"))
         report = await run_in_threadpool(check_submission_zip, upload.path)
         if not report.ok:
             raise HTTPException(422, report.detail())
@@ -56,38 +97,70 @@ async def validated_upload(request: Request, settings: SettingsDep,
                                                       f"available: {available}")
         if not benchmarks:
             raise _unprocessable("no_benchmarks", "no benchmark is available to score on")
-        yield ValidatedUpload(upload, report, benchmarks, public_word in TRUE_WORDS)
+        yield ValidatedUpload(upload, report, benchmarks, public_word in TRUE_WORDS, owner, callback_url)
     finally:
         upload.discard()
 
 
-@router.post("", status_code=202, response_model=SubmissionCreated)
+@router.post("", status_code=202, response_model=SubmissionCreatedPublic)
 def submit(validated: Annotated[ValidatedUpload, Depends(validated_upload)], session: SessionDep,
-           store: StoreDep) -> SubmissionCreated:
+           store: StoreDep) -> SubmissionCreatedPublic:
+    owner = validated.owner
     submission = create_submission(session, store=store, upload=validated.upload, report=validated.report,
-                                   benchmarks=validated.benchmarks, public=validated.public, owner_id=None)
-    return SubmissionCreated(id=submission.id, status=submission.status, models=submission.models,
-                             benchmarks=submission.benchmarks)
+                                   benchmarks=validated.benchmarks, public=validated.public,
+                                   owner_id=owner.id if owner else None)
+    if validated.callback_url:
+        # Read by the webhook dispatcher, which only delivers once the submission has ended.
+        submission.callback_url = validated.callback_url
+        submission.webhook_secret = owner.webhook_secret if owner else new_webhook_secret()
+        submission.webhook_state = "pending"
+        session.commit()
+    return SubmissionCreatedPublic(id=submission.id, status=submission.status, models=submission.models,
+                                   benchmarks=submission.benchmarks, webhook_secret=submission.webhook_secret)
 
 
 @router.get("/{submission_id}", response_model=SubmissionPublic)
-def read_submission(submission: SubmissionDep) -> SubmissionPublic:
+def read_submission(submission: ReadableSubmission) -> SubmissionPublic:
     return SubmissionPublic.model_validate(submission, from_attributes=True)
 
 
 @router.get("/{submission_id}/scores", response_model=ScoresPublic)
-def read_scores(submission: SubmissionDep, session: SessionDep) -> ScoresPublic:
+def read_scores(submission: ReadableSubmission, session: SessionDep) -> ScoresPublic:
     return scores_of(session, submission)
 
 
 @router.get("/{submission_id}/logs", response_model=LogsPublic)
-def read_logs(submission: SubmissionDep) -> LogsPublic:
+def read_logs(submission: OwnedSubmission) -> LogsPublic:
     parts = [f"===== {job.model} on {job.benchmark} v{job.benchmark_version}: {job.status} =====\n{job.log}"
              for job in submission.jobs]
     return LogsPublic(submission_id=submission.id, log="\n".join(parts))
 
 
 @router.delete("/{submission_id}", response_model=SubmissionPublic)
-def cancel_submission(submission: SubmissionDep, session: SessionDep) -> SubmissionPublic:
+def cancel_submission(submission: OwnedSubmission, session: SessionDep) -> SubmissionPublic:
     queue.cancel(session, submission)
     return SubmissionPublic.model_validate(submission, from_attributes=True)
+
+
+@router.patch("/{submission_id}", response_model=SubmissionPublic)
+def update_submission(body: SubmissionUpdate, submission: OwnedSubmission, user: OptionalUser,
+                      session: SessionDep) -> SubmissionPublic:
+    """The owner makes a submission public or private; only an admin hides or shows it."""
+    if body.hidden is not None:
+        if user is None or not user.is_admin:
+            raise HTTPException(403, "only an admin can hide or show a submission")
+        submission.hidden = body.hidden
+    if body.public is not None:
+        submission.public = body.public
+    session.commit()
+    return SubmissionPublic.model_validate(submission, from_attributes=True)
+
+
+@router.post("/{submission_id}/rescore", response_model=SubmissionPublic)
+def rescore_submission(submission: OwnedSubmission, admin: AdminUser, session: SessionDep) -> SubmissionPublic:
+    return SubmissionPublic.model_validate(rescore(session, submission), from_attributes=True)
+
+
+@router.get("/{submission_id}/webhooks", response_model=list[WebhookDeliveryPublic])
+def read_webhook_deliveries(submission: OwnedSubmission) -> list[WebhookDeliveryPublic]:
+    return [WebhookDeliveryPublic.model_validate(row) for row in submission.webhook_deliveries]

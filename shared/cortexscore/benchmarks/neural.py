@@ -1,12 +1,12 @@
-"""Scoring a model's activations on a neural benchmark: layer commitment, then the metric on held-out data.
+"""Neural predictivity: commit the best layer on the public stimuli, then fit and score on the private ones.
 
-The scorer and ``cortexscore score`` both call :func:`score_activations`, so a
-local score and a platform score are the same computation.
+The scorer and ``cortexscore score`` both reach this through
+:func:`cortexscore.benchmarks.scoring.score_activations`, so a local score and
+a platform score are the same computation.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -14,27 +14,13 @@ import pandas as pd
 import xarray as xr
 
 from cortexscore import __version__
+from cortexscore.benchmarks.scoring import BenchmarkResult, register
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.ceilings import load_ceiling
 from cortexscore.conventions import ceil_score
 from cortexscore.metrics import load_metric
 from cortexscore.models.commitment import reduce_for_selection, select_layer
 from cortexscore.score import Score
-
-
-@dataclass
-class BenchmarkResult:
-    """One (model, benchmark) score with everything that says how it was made."""
-
-    raw: float
-    error: float
-    ceiling: float
-    ceiling_error: float
-    ceiled: float
-    convention: str
-    layer: str | None
-    region: str | None
-    provenance: dict = field(default_factory=dict)
 
 
 def split_stimuli(stimuli: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -65,7 +51,8 @@ def compute_ceiling(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.Dat
     return load_ceiling(spec.ceiling_method)(_select(assembly, scoring_ids))
 
 
-def score_activations(
+@register("neural_predictivity")
+def score_neural_predictivity(
     spec: BenchmarkSpec,
     assembly: xr.DataArray,
     stimuli: pd.DataFrame,

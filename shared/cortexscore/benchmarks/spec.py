@@ -37,6 +37,8 @@ class BenchmarkSpec(BaseModel):
     version: int = 1
     region: str | None = None
     kind: Literal["neural", "behavior", "engineering"] = "neural"
+    # The scoring procedure (see cortexscore.benchmarks.scoring), and the metric it applies.
+    scoring: str = "neural_predictivity"
     metric: str
     metric_options: dict = Field(default_factory=dict)
     ceiling_method: str | None = None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -137,47 +138,50 @@ def human_pair_kappas(target: xr.DataArray) -> Score:
     return kappa_score(kappas, pairs, conditions, "subject pair")
 
 
-def _probit(rates: np.ndarray) -> np.ndarray:
-    return scipy.stats.norm.ppf(rates)
+def i2_dprime(choice_rates: np.ndarray, image_truth: np.ndarray) -> np.ndarray:
+    """Normalised image-by-distractor d' from a response matrix, as Brain-Score's I2n computes it.
 
-
-def dprime(hit_rates: np.ndarray, false_alarm_rates: np.ndarray) -> np.ndarray:
-    """d' = Phi^-1(HR) - Phi^-1(FAR), clipped to [-5, 5] (rates of exactly 0 or 1 give +-5).
+    ``choice_rates[i, d]`` is the rate of choosing label d (instead of the
+    truth) on image i, NaN where d is the truth; ``image_truth[i]`` is the
+    label index of image i. HR = 1 - rate; FAR(t, d) = the mean over images of
+    truth d of their rate of choosing t; d' = Phi^-1(HR) - Phi^-1(FAR),
+    clipped to [-5, 5]; then the mean of each (truth, distractor) group is
+    subtracted.
 
     Examples
     --------
-    >>> dprime(np.array([0.5, 1.0, 0.9]), np.array([0.5, 0.2, 1.0])).round(3)
-    array([ 0.,  5., -5.])
+    >>> rates = np.array([[np.nan, 0.2], [np.nan, 0.4], [0.1, np.nan]])
+    >>> i2_dprime(rates, np.array([0, 0, 1])).round(3)
+    array([[   nan,  0.294],
+           [   nan, -0.294],
+           [ 0.   ,    nan]])
     """
-    with np.errstate(invalid="ignore"):
-        values = _probit(hit_rates) - _probit(false_alarm_rates)
-    # inf - inf (both rates saturated at the same end) carries no information either way.
-    return np.clip(np.where(np.isnan(values) & ~np.isnan(hit_rates) & ~np.isnan(false_alarm_rates), 0.0, values),
-                   -5, 5)
-
-
-def normalize_dprime(values: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Subtract, per (truth, distractor) group, the mean over that group's images (the 'n' in I2n)."""
-    normalized = values.copy()
-    for label in np.unique(truth):
-        rows = truth == label
-        observed = ~np.isnan(values[rows])
-        # The truth's own column is all NaN (no d' against itself); it stays NaN.
-        normalized[rows] -= np.nansum(values[rows], axis=0) / np.where(observed.any(axis=0), observed.sum(axis=0), np.nan)
-    return normalized
+    labels = choice_rates.shape[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # labels without images give all-NaN means, kept as NaN
+        # false_alarms[t, d]: mean rate of choosing t on images whose truth is d
+        false_alarms = np.stack([np.nanmean(choice_rates[image_truth == d], axis=0) if (image_truth == d).any()
+                                 else np.full(labels, np.nan) for d in range(labels)], axis=1)
+        values = np.clip(scipy.stats.norm.ppf(1 - choice_rates) - scipy.stats.norm.ppf(false_alarms[image_truth]),
+                         -5, 5)
+        for label in np.unique(image_truth):
+            rows = image_truth == label
+            values[rows] -= np.nanmean(values[rows], axis=0)
+    return values
 
 
 class I2n:
-    """Image-level normalised behavioural consistency (Rajalingham et al. 2018).
+    """Image-level normalised behavioural consistency (Rajalingham et al. 2018), as Brain-Score computes it.
 
     ``source``: model choice probabilities, dims ``presentation`` x ``choice``
-    with ``stimulus_id`` and ``truth`` on ``presentation`` and the labels on
-    ``choice``. ``target``: human 2-way trials (module docstring format) with
-    ``stimulus_id``, ``truth`` and ``distractor`` coordinates. The d' matrices
-    are images x labels (the distractor); the score, per half of the human
-    trials (split with ``random_state`` 0), is Pearson r(model, human half)
-    over the entries where human data exists, divided by sqrt(ceiling), the
-    Pearson r between the two halves; the value is the mean over the halves.
+    with ``stimulus_id`` on ``presentation`` and the labels on ``choice``.
+    ``target``: human 2-way trials (module docstring format) with
+    ``stimulus_id``, ``truth`` and ``distractor`` coordinates. Both become
+    image x label d' matrices (:func:`i2_dprime`). Two random halves of the
+    human trials are drawn in turn from one ``RandomState(0)``; per draw the
+    score is Pearson r(model, first half) over the entries with human data,
+    divided by sqrt(ceiling), the Pearson r between the two halves; the value
+    is the mean over the two draws.
 
     Examples
     --------
@@ -187,90 +191,80 @@ class I2n:
     >>> truth = np.repeat(labels, 10)
     >>> probabilities = rng.dirichlet([1, 1], size=20)
     >>> model = xr.DataArray(probabilities, dims=("presentation", "choice"), coords={
-    ...     "stimulus_id": ("presentation", images), "truth": ("presentation", truth), "choice": labels})
+    ...     "stimulus_id": ("presentation", images), "choice": labels})
     >>> picks = [np.where(rng.random(40) < probabilities[i, labels.index(t)], t, labels[1 - labels.index(t)])
     ...          for i, t in enumerate(truth)]
     >>> human = xr.DataArray(np.concatenate(picks), dims="presentation", coords={
     ...     "stimulus_id": ("presentation", np.repeat(images, 40)), "truth": ("presentation", np.repeat(truth, 40)),
     ...     "distractor": ("presentation", [labels[1 - labels.index(t)] for t in np.repeat(truth, 40)])})
     >>> score = I2n()(model, human)
-    >>> len(score.per_split), 0 < float(score) < 1.5
+    >>> len(score.per_split), 0.5 < float(score) < 1.5
     (2, True)
     """
 
-    def __init__(self, *, random_state: int = 0):
-        self.options = dict(random_state=random_state)
+    def __init__(self, *, random_state: int = 0, draws: int = 2):
+        self.options = dict(random_state=random_state, draws=draws)
 
     def __repr__(self) -> str:
-        return f"I2n(random_state={self.options['random_state']!r})"
+        return "I2n(" + ", ".join(f"{k}={v!r}" for k, v in self.options.items()) + ")"
 
     @staticmethod
-    def model_dprime(source: xr.DataArray, images: np.ndarray, labels: list) -> np.ndarray:
+    def model_rates(source: xr.DataArray, images: np.ndarray, image_truth: np.ndarray, labels: list) -> np.ndarray:
+        """rate[i, d] = P_d / (P_d + P_t) for image i with truth t."""
         if set(source.dims) != {"presentation", "choice"} or "choice" not in source.coords:
             raise ValueError("The I2n source must be model probabilities with dims ('presentation', 'choice') and the "
                              "labels as the 'choice' coordinate.")
-        ids = np.asarray(source["stimulus_id"].values).astype(str)
+        ids = pd.Index(np.asarray(source["stimulus_id"].values).astype(str))
         missing = np.setdiff1d(images, ids)
         if len(missing):
             raise ValueError(f"The source has no probabilities for stimulus_id {_describe(missing)}.")
         missing_labels = sorted(set(labels) - set(np.asarray(source["choice"].values)))
         if missing_labels:
             raise ValueError(f"The source has no probability for the labels {missing_labels}.")
-        probabilities = source.transpose("presentation", "choice").sel(choice=labels).values[
-            pd.Index(ids).get_indexer(images)]
-        truth_index = pd.Index(labels).get_indexer(np.asarray(source["truth"].values)[pd.Index(ids).get_indexer(images)])
-        truth_probability = probabilities[np.arange(len(images)), truth_index][:, None]
-        hit_rates = truth_probability / (truth_probability + probabilities)       # 1 - P_d / (P_d + P_t)
-        # FAR(t, d): the model's rate of choosing t over d on images whose truth is d.
-        false_alarms = np.array([[np.mean(probabilities[truth_index == d, t] /
-                                          (probabilities[truth_index == d, t] + probabilities[truth_index == d, d]))
-                                  if t != d and (truth_index == d).any() else np.nan
-                                  for d in range(len(labels))] for t in range(len(labels))])
-        values = dprime(hit_rates, false_alarms[truth_index])
-        values[np.arange(len(images)), truth_index] = np.nan
-        return normalize_dprime(values, truth_index)
+        probabilities = source.transpose("presentation", "choice").sel(choice=labels).values[ids.get_indexer(images)]
+        truth_probability = probabilities[np.arange(len(images)), image_truth][:, None]
+        rates = probabilities / (probabilities + truth_probability)
+        rates[np.arange(len(images)), image_truth] = np.nan
+        return rates
 
     @staticmethod
-    def human_dprime(trials: pd.DataFrame, images: np.ndarray, labels: list) -> np.ndarray:
-        image_index = pd.Index(images).get_indexer(trials["stimulus_id"])
-        truth_index = pd.Index(labels).get_indexer(trials["truth"])
-        distractor_index = pd.Index(labels).get_indexer(trials["distractor"])
-        correct = (trials["choice"] == trials["truth"]).to_numpy(float)
-        shape = (len(images), len(labels))
-        counts = np.zeros(shape)
-        np.add.at(counts, (image_index, distractor_index), 1)
-        hits = np.zeros(shape)
-        np.add.at(hits, (image_index, distractor_index), correct)
-        label_counts, label_false_alarms = np.zeros((len(labels),) * 2), np.zeros((len(labels),) * 2)
-        np.add.at(label_counts, (distractor_index, truth_index), 1)         # [t, d]: trials of truth d offering t
-        np.add.at(label_false_alarms, (distractor_index, truth_index), 1 - correct)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            hit_rates = hits / counts
-            false_alarms = label_false_alarms / label_counts
-        image_truth = pd.Series(truth_index, index=image_index).groupby(level=0).first().reindex(
-            range(len(images))).to_numpy()
-        return normalize_dprime(dprime(hit_rates, false_alarms[image_truth]), image_truth)
+    def human_rates(trials: pd.DataFrame, images: np.ndarray, labels: list) -> np.ndarray:
+        """rate[i, d] = how often d was chosen on image i / how often d was offered with image i."""
+        cells = (pd.Index(images).get_indexer(trials["stimulus_id"]), pd.Index(labels).get_indexer(trials["distractor"]))
+        offered, errors = np.zeros((len(images), len(labels))), np.zeros((len(images), len(labels)))
+        np.add.at(offered, cells, 1)
+        np.add.at(errors, cells, (trials["choice"] == trials["distractor"]).to_numpy(float))
+        with np.errstate(invalid="ignore"):
+            return errors / offered  # 0 / 0 = NaN where d was never offered (including d = truth)
 
     def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
         human = trials_table(target, "target", ("stimulus_id", "truth", "distractor"))
-        images = np.unique(human["stimulus_id"])
+        images, first = np.unique(human["stimulus_id"], return_index=True)
         labels = sorted(set(human["truth"]) | set(human["distractor"]))
-        model = self.model_dprime(source, images, labels)
-        order = np.random.RandomState(self.options["random_state"]).permutation(len(human))
-        halves = [self.human_dprime(human.iloc[np.sort(part)], images, labels)
-                  for part in np.array_split(order, 2)]
-
-        def correlation(first, second):
-            shared = np.isfinite(first) & np.isfinite(second)
-            return float(pearson_columns(first[shared][:, None], second[shared][:, None])[0])
-
-        ceiling = correlation(*halves)
-        if not ceiling > 0:
-            raise ValueError(f"The two halves of the human trials do not agree (r = {ceiling:.3g}), so I2n has no "
-                             "positive ceiling to normalise by; more trials per image are needed.")
-        raw = np.array([correlation(model, half) for half in halves])
-        per_split = raw / math.sqrt(ceiling)
-        return Score(value=float(per_split.mean()), error=float(per_split.std() / math.sqrt(len(per_split))),
-                     per_split=per_split,
-                     attrs=dict(metric="i2n", options=self.options, raw_per_split=raw, ceiling=ceiling,
+        image_truth = pd.Index(labels).get_indexer(human["truth"].to_numpy()[first])
+        model = i2_dprime(self.model_rates(source, images, image_truth, labels), image_truth)
+        random_state = np.random.RandomState(self.options["random_state"])
+        raw, ceilings = [], []
+        for _ in range(self.options["draws"]):
+            order = np.arange(len(human))
+            random_state.shuffle(order)
+            halves = [i2_dprime(self.human_rates(human.iloc[part], images, labels), image_truth)
+                      for part in (order[:len(order) // 2], order[len(order) // 2:])]
+            raw.append(_masked_pearson(model, halves[0]))
+            ceilings.append(_masked_pearson(halves[1], halves[0]))
+        raw, ceilings = np.array(raw), np.array(ceilings)
+        if not (ceilings > 0).all():
+            raise ValueError(f"The two halves of the human trials do not agree (r = {ceilings.round(3).tolist()}), so "
+                             "I2n has no positive ceiling to normalise by; more trials per image are needed.")
+        per_split = raw / np.sqrt(ceilings)
+        return Score(value=float(per_split.mean()), error=float(per_split.std()), per_split=per_split,
+                     attrs=dict(metric="i2n", options=self.options, raw_per_split=raw, ceiling_per_split=ceilings,
                                 labels=labels, n_images=len(images)))
+
+
+def _masked_pearson(source: np.ndarray, target: np.ndarray) -> float:
+    """Pearson r over the entries where the target (human) d' exists."""
+    shared = ~np.isnan(target)
+    if np.isnan(source[shared]).any():
+        raise ValueError("The model d' is undefined where human data exists; check the model's probabilities.")
+    return float(pearson_columns(source[shared][:, None], target[shared][:, None])[0])

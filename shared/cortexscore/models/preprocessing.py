@@ -67,11 +67,13 @@ def preprocess_images(images: Sequence[Image.Image], image_size: int,
     _check_preprocessing_options(image_size, normalize_mean, normalize_std)
     pixels = np.stack([np.asarray(image.resize((image_size, image_size), Image.BILINEAR))
                        for image in images])
-    mean = np.asarray(normalize_mean, dtype=np.float32) * 255
-    scale = 1 / (np.asarray(normalize_std, dtype=np.float32) * 255)
-    # (x/255 - mean)/std, folded into one subtract and one multiply.
-    normalised = (pixels.astype(np.float32) - mean) * scale
-    return np.ascontiguousarray(normalised.transpose(0, 3, 1, 2))
+    mean = np.asarray(normalize_mean, dtype=np.float32).reshape(3, 1, 1) * 255
+    scale = 1 / (np.asarray(normalize_std, dtype=np.float32).reshape(3, 1, 1) * 255)
+    # (x/255 - mean)/std as one subtract and one multiply, in place on the channels-first copy.
+    normalised = pixels.transpose(0, 3, 1, 2).astype(np.float32, order="C")
+    normalised -= mean
+    normalised *= scale
+    return normalised
 
 
 def load_preprocess_images(image_filepaths: Sequence[str | PathLike], image_size: int,

