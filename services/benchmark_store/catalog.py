@@ -5,20 +5,16 @@ sees a benchmark whose data is half-stored.
 """
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from cortexscore.benchmarks.spec import BenchmarkSpec, Ceiling, DataRef, FileRef
-from cortexscore.storage import ObjectNotFound, ObjectStore, sha256_file
-
-CATALOG_PREFIX = "catalog/"
-
-
-def catalog_key(identifier: str, version: int) -> str:
-    return f"{CATALOG_PREFIX}{identifier}/v{version}.json"
+from cortexscore.benchmarks.spec import BenchmarkSpec, FileRef
+from cortexscore.ingest.catalog import (  # noqa: F401  (re-exported for the service's modules)
+    CATALOG_PREFIX, catalog_key, ceiling_of, data_ref, put_file, register_benchmark,
+)
+from cortexscore.storage import ObjectNotFound, ObjectStore
 
 
 def list_benchmarks(store: ObjectStore) -> list[BenchmarkSpec]:
@@ -38,30 +34,6 @@ def get_benchmark(store: ObjectStore, identifier: str, version: int | None = Non
                 return spec
         raise ObjectNotFound(identifier)
     return BenchmarkSpec.model_validate_json(b"".join(store.iter_chunks(catalog_key(identifier, version))))
-
-
-def put_file(store: ObjectStore, key: str, path: Path) -> FileRef:
-    info = store.put_file(key, path)
-    return FileRef(key=key, sha256=sha256_file(path), size=info.size)
-
-
-def register_benchmark(store: ObjectStore, spec: BenchmarkSpec) -> BenchmarkSpec:
-    with tempfile.TemporaryDirectory() as tmp:
-        document = Path(tmp) / "spec.json"
-        document.write_text(spec.model_dump_json(indent=2))
-        store.put_file(catalog_key(spec.identifier, spec.version), document)
-    return spec
-
-
-def data_ref(store: ObjectStore, prefix: str, identifier: str, version: int, files: dict[str, Path],
-             access: str = "public") -> DataRef:
-    refs = {role: put_file(store, f"{prefix}/{identifier}/v{version}/{path.name}", path) for role, path in files.items()}
-    return DataRef(identifier=identifier, version=version, files=refs, access=access)
-
-
-def ceiling_of(score) -> Ceiling:
-    return Ceiling(value=float(score), error=float(score.error), method=score.attrs.get("method", ""),
-                   attrs={key: value for key, value in score.attrs.items() if isinstance(value, (int, float, str))})
 
 
 def read_table(store: ObjectStore, ref: FileRef) -> pd.DataFrame:

@@ -2,8 +2,10 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
 class StoreSettings(BaseSettings):
@@ -19,6 +21,15 @@ class StoreSettings(BaseSettings):
     # Scorers present this token to read private assemblies.
     worker_token: SecretStr = SecretStr("embedded-worker-token")
     generate_synthetic: bool = True
+    # The local mirror of the pinned public datasets (see cortexscore.ingest); relative paths are taken
+    # from the repository root. Every dataset found there is ingested at start-up.
+    mirror_dir: Path = Field(Path("../shared/data"), validate_default=True)
+    ingest: bool = True
+
+    @field_validator("mirror_dir")
+    @classmethod
+    def _from_repository_root(cls, value: Path) -> Path:
+        return value if value.is_absolute() else (REPOSITORY_ROOT / value).resolve()
 
     @property
     def object_store_url(self) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import threading
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
 from cortexscore.benchmarks.spec import BenchmarkSpec
+from cortexscore.ingest import ingest_all
 from cortexscore.storage import ObjectNotFound, ObjectStore, StorageError, open_store
 
 from benchmark_store.catalog import get_benchmark, list_benchmarks
@@ -37,6 +39,16 @@ def is_worker(authorization: Annotated[str | None, Header()] = None) -> bool:
     return authorization is not None and hmac.compare_digest(authorization, expected)
 
 
+def ingest_in_background(store: ObjectStore, settings: StoreSettings) -> None:
+    log.info("ingesting the pinned datasets from %s", settings.mirror_dir)
+    try:
+        specs = ingest_all(store, settings.mirror_dir, log.info)
+    except Exception:  # logged, never fatal: the store keeps serving what it has
+        log.exception("ingest from %s failed", settings.mirror_dir)
+        return
+    log.info("ingest finished: %d real benchmarks in the catalogue", len(specs))
+
+
 def create_app(settings: StoreSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -45,6 +57,10 @@ def create_app(settings: StoreSettings | None = None) -> FastAPI:
         app.state.store = build_store(settings)
         if settings.generate_synthetic:
             ensure_synthetic(app.state.store)
+        if settings.ingest:
+            # In the background: the store serves at once, and each benchmark appears when its document is written.
+            threading.Thread(target=ingest_in_background, args=(app.state.store, settings), daemon=True,
+                             name="ingest").start()
         yield
 
     app = FastAPI(title="CortexScore benchmark store", lifespan=lifespan)

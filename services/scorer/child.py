@@ -7,6 +7,7 @@ output is ``result.json`` plus one ``.npz`` per stimulus set, or ``error.json``.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import traceback
@@ -65,15 +66,20 @@ def run(request: dict) -> dict:
 def main(request_path: str) -> int:
     request = json.loads(Path(request_path).read_text())
     out_dir = Path(request["out_dir"])
+    own_pid = os.getpid()
     try:
         result = run(request)
     except BaseException as error:  # everything the user's code raises is reported, never re-raised
+        if os.getpid() != own_pid:
+            # A process the model forked: only the original reports, and nothing here may linger.
+            os._exit(1)
         lines = traceback.format_exception(error)
         (out_dir / "error.json").write_text(json.dumps({
             "type": type(error).__name__, "message": str(error)[:2000], "traceback": "".join(lines)[-6000:],
         }))
         print("".join(lines)[-6000:], file=sys.stderr, flush=True)
-        return 3
+        # Skip interpreter shutdown: after a fork bomb or a crash inside torch it can deadlock.
+        os._exit(3)
     (out_dir / "result.json").write_text(json.dumps(result))
     return 0
 

@@ -12,7 +12,23 @@ class Base(DeclarativeBase):
     pass
 
 
+def database_url(url: str) -> str:
+    """Name the psycopg 3 driver in a bare PostgreSQL URL, as hosting providers hand them out.
+
+    >>> database_url("postgres://u:p@db:5432/cortexscore")
+    'postgresql+psycopg://u:p@db:5432/cortexscore'
+    >>> database_url("sqlite:///var/cortexscore.db")
+    'sqlite:///var/cortexscore.db'
+    """
+    for bare in ("postgres://", "postgresql://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg://" + url.removeprefix(bare)
+    return url
+
+
 def make_engine(url: str) -> Engine:
+    """An engine for ``sqlite:///path`` or ``postgresql+psycopg://user:password@host:port/database``."""
+    url = database_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -26,7 +42,10 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # 64 concurrent pollers share one process's pool; pre-ping and recycling survive server restarts and
+    # idle-connection reapers (pgbouncer, cloud proxies). Each statement is capped so a lock can never hang a request.
+    return create_engine(url, pool_pre_ping=True, pool_size=16, max_overflow=48, pool_recycle=1800, pool_timeout=10,
+                         connect_args={"connect_timeout": 5, "options": "-c statement_timeout=30000"})
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from cortexscore.storage import StorageError, open_store
 
 from submission_api.catalogue import Catalogue
 from submission_api.config import ApiSettings, get_settings
 from submission_api.db import Base, make_engine, make_sessionmaker
-from submission_api.routes import jobs, platform, submissions
+from submission_api.routes import jobs, leaderboard, platform, submissions, users
+from submission_api.services.users import ensure_admin
+from submission_api.services.webhooks import WebhookDispatcher
 
 log = logging.getLogger("submission_api")
 
@@ -19,17 +23,31 @@ log = logging.getLogger("submission_api")
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    app = FastAPI(title="CortexScore submission API", version="1")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        dispatcher = WebhookDispatcher(app.state.sessionmaker, settings)
+        dispatcher.start()
+        yield
+        dispatcher.stop()
+
+    app = FastAPI(title="CortexScore submission API", version="1", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = make_engine(settings.database)
     Base.metadata.create_all(app.state.engine)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    if settings.admin_token.get_secret_value():
+        with app.state.sessionmaker() as session:
+            ensure_admin(session, settings.admin_token.get_secret_value())
     app.state.store = open_store(settings.object_store_url, access_key=settings.s3_access_key,
                                  secret_key=settings.s3_secret_key.get_secret_value())
     app.state.catalogue = Catalogue(settings.store_url)
     app.include_router(platform.router)
     app.include_router(submissions.router)
     app.include_router(jobs.router)
+    app.include_router(users.router)
+    app.include_router(leaderboard.router)
+    app.mount("/static", StaticFiles(directory=leaderboard.STATIC_DIR), name="static")
 
     @app.exception_handler(StorageError)
     async def storage_unavailable(request: Request, error: StorageError) -> JSONResponse:

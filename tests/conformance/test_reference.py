@@ -4,7 +4,14 @@ Create the reference environment with tests/conformance/make_reference_venv.sh (
 is written to an .npz in tmp_path, scored by tests/conformance/reference_driver.py under the reference
 interpreter, and by cortexscore here; values and errors must agree within 1e-6 absolute.
 
-No documented reference bug affects these cases. Where the two differ by design, the cases avoid it:
+One reference bug shows here, in ``linear`` on the structured case (more features than train stimuli):
+sklearn's LinearRegression solves with scipy's lstsq at its default ``cond`` (machine eps), which keeps the
+~1e-13 singular value that centring leaves in a wide design. Its fit then carries a component made of
+rounding noise, which moves test predictions by up to ~0.05 between BLAS builds (even sklearn against a
+plain lstsq call in one environment). We drop singular values below numpy's rank tolerance, the true
+minimum-norm OLS, so on that case ``linear`` agrees only within LINEAR_WIDE_TOLERANCE (1e-3), not 1e-6.
+
+Where the two differ by design, the cases avoid it:
 - When a stimulus has no trial at all in one half of the repetitions, the reference's Pearson r is NaN for
   every neuroid, and its NaN-skipping median (xarray) and mean silently drop that split; we raise a
   ValueError instead, so the structured case drops at most one repetition per stimulus.
@@ -30,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_PYTHON = ROOT / ".venv-reference" / "bin" / "python"
 DRIVER = Path(__file__).with_name("reference_driver.py")
 TOLERANCE = 1e-6
+LINEAR_WIDE_TOLERANCE = 1e-3  # see the module docstring: the reference's wide OLS includes rounding noise
 
 pytestmark = pytest.mark.skipif(
     not REFERENCE_PYTHON.exists(),
@@ -90,7 +98,9 @@ def test_values_and_errors_match_brain_score(make_case, seed, tmp_path):
                    check=True, timeout=150, capture_output=True)
     reference = json.loads((tmp_path / "reference.json").read_text())
     ours = our_scores(case)
+    wide = case["source"].shape[1] > 0.9 * case["source"].shape[0]
     for name, expected in reference.items():
-        assert ours[name].value == pytest.approx(expected["value"], abs=TOLERANCE), name
+        tolerance = LINEAR_WIDE_TOLERANCE if name == "linear" and wide else TOLERANCE
+        assert ours[name].value == pytest.approx(expected["value"], abs=tolerance), name
         if expected["error"] is not None:
-            assert ours[name].error == pytest.approx(expected["error"], abs=TOLERANCE), name
+            assert ours[name].error == pytest.approx(expected["error"], abs=tolerance), name

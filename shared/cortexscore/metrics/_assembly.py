@@ -80,12 +80,13 @@ def group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> tuple[n
     """
     order = np.argsort(groups, kind="stable")
     present, starts = np.unique(groups[order], return_index=True)
-    ordered = values[order]
+    ordered = np.asarray(values[order], dtype=np.float64)  # one copy, zeroed at the NaNs in place
     observed = ~np.isnan(ordered)
+    ordered[~observed] = 0.0
     sums = np.zeros((n_groups, values.shape[1]))
     counts = np.zeros((n_groups, values.shape[1]))
-    sums[present] = np.add.reduceat(np.where(observed, ordered, 0.0), starts, axis=0)
-    counts[present] = np.add.reduceat(observed.astype(float), starts, axis=0)
+    sums[present] = np.add.reduceat(ordered, starts, axis=0)
+    counts[present] = np.add.reduceat(observed, starts, axis=0, dtype=np.float64)
     return sums, counts
 
 

@@ -9,6 +9,8 @@ The pieces, from the bottom up:
 - :mod:`~cortexscore.models.committed_model`: a ``BrainModel`` built from an activations model
   and candidate layers (Brain-Score's ``ModelCommitment``);
 - :mod:`~cortexscore.models.commitment`: layer selection helpers;
+- :mod:`~cortexscore.models.readout`: the behavioural readout (scaler + logistic regression);
+- :mod:`~cortexscore.models.cache`: the on-disk activations cache (content-addressed, LRU);
 - :mod:`~cortexscore.models.submission`: loading a user's submission folder;
 - :mod:`~cortexscore.models.check`: the local "ready to submit" run.
 """

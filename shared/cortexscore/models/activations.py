@@ -161,13 +161,14 @@ class PytorchActivations:
         dict of str to numpy.ndarray
             float32 of shape (n_images, n_features) per layer, in the order of ``layers``.
         """
-        if len(image_paths) == 0:
+        image_paths = list(image_paths)
+        if not image_paths:
             raise ValueError("image_paths is empty; pass at least one image file.")
         layers = list(dict.fromkeys(layers))
         modules = {layer: self.get_layer(layer) for layer in layers}
         batch_size = batch_size or self.batch_size
         total = len(image_paths)
-        batches = [list(image_paths[start:start + batch_size]) for start in range(0, total, batch_size)]
+        batches = [image_paths[start:start + batch_size] for start in range(0, total, batch_size)]
         outputs: dict[str, torch.Tensor] = {}
         hooks = [module.register_forward_hook(self._recorder(layer, outputs)) for layer, module in modules.items()]
         features: dict[str, np.ndarray] = {}
@@ -185,15 +186,8 @@ class PytorchActivations:
                     outputs.clear()
                     self._forward(images)
                     for layer in layers:
-                        flat = self._flatten(layer, outputs.get(layer), len(batch), min_features)
-                        if layer not in features:
-                            features[layer] = np.empty((total, flat.shape[1]), dtype=np.float32)
-                        elif flat.shape[1] != features[layer].shape[1]:
-                            raise ModelError(
-                                f"layer '{layer}' of model '{self.identifier}' gave {features[layer].shape[1]} "
-                                f"features per image on earlier images but {flat.shape[1]} on {batch[0]}; "
-                                "every image must give the same number (resize images in preprocessing).")
-                        features[layer][done:done + len(batch)] = flat
+                        self._store(features, layer, self._flatten(layer, outputs.get(layer), len(batch), min_features),
+                                    done, total, batch[0])
                     done += len(batch)
                     if progress is not None:
                         progress(done, total)
@@ -201,6 +195,17 @@ class PytorchActivations:
             for hook in hooks:
                 hook.remove()
         return features
+
+    def _store(self, features: dict, layer: str, flat: np.ndarray, offset: int, total: int, first_path) -> None:
+        """Write one batch of a layer's features at row ``offset`` of its (total, n_features) matrix."""
+        if layer not in features:
+            features[layer] = np.empty((total, flat.shape[1]), dtype=np.float32)
+        elif flat.shape[1] != features[layer].shape[1]:
+            raise ModelError(
+                f"layer '{layer}' of model '{self.identifier}' gave {features[layer].shape[1]} features per image "
+                f"on earlier images but {flat.shape[1]} on {first_path}; every image must give the same number "
+                "(resize images in preprocessing).")
+        features[layer][offset:offset + len(flat)] = flat
 
     @staticmethod
     def _recorder(layer: str, outputs: dict):

@@ -62,20 +62,20 @@ def check_brain_model(model, workdir: Path) -> list[str]:
     table = make_check_images(workdir / "images")
     table["image_path"] = [str(path) for path in place_images(table["image_path"], workdir / "placed", degrees,
                                                               CHECK_STIMULUS_DEGREES)]
-    for check in (_check_layers, _check_recording, _check_probabilities):
+    for description, check in CHECKS:
         try:
             problem = check(model, table)
         except ModelError as error:
             problem = str(error)
         except Exception as error:
-            problem = f"{check.__doc__.strip()} raised {type(error).__name__}: {error}"
+            problem = f"{description} raised {type(error).__name__}: {error}"
         if problem:
             problems.append(f"model '{name}': {problem}")
     return problems
 
 
 def _check_layers(model, table: pd.DataFrame) -> str | None:
-    """reading the candidate layers"""
+    """Every candidate layer gives at least 25 features per image, from one pass."""
     layers = list(getattr(model, "layers", None) or [])
     if layers:
         # The extractor refuses layers under 25 features and wrong shapes with a ModelError.
@@ -84,7 +84,7 @@ def _check_layers(model, table: pd.DataFrame) -> str | None:
 
 
 def _check_recording(model, table: pd.DataFrame) -> str | None:
-    """look_at while recording"""
+    """Recording gives presentation x neuroid with unique neuroid ids."""
     layers = list(getattr(model, "layers", None) or [])
     if hasattr(model, "commit") and layers:
         model.commit(CHECK_REGION, layers[-1])
@@ -106,7 +106,7 @@ def _check_recording(model, table: pd.DataFrame) -> str | None:
 
 
 def _check_probabilities(model, table: pd.DataFrame) -> str | None:
-    """the probabilities task"""
+    """The probabilities task gives one row of values in [0, 1] per stimulus."""
     model.start_task("probabilities", table)
     probabilities = model.look_at(table, number_of_trials=1)
     values = np.asarray(probabilities)
@@ -115,6 +115,10 @@ def _check_probabilities(model, table: pd.DataFrame) -> str | None:
     if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
         return f"probabilities must lie in [0, 1]; got values from {np.nanmin(values)} to {np.nanmax(values)}"
     return None
+
+
+CHECKS = (("reading the candidate layers", _check_layers), ("look_at while recording", _check_recording),
+          ("the probabilities task", _check_probabilities))
 
 
 def submission_root(path: Path, extract_dir: Path) -> Path:

@@ -94,3 +94,15 @@ def test_unused_module_is_reported(image_paths, preprocessing16):
     net.unused = torch.nn.Linear(2, 2)
     with pytest.raises(ModelError, match=r"layer 'unused' .* never called"):
         PytorchActivations(net, preprocessing16, "counting").activations(image_paths, ["unused"])
+
+
+def test_images_of_different_sizes_without_resizing_are_refused(tmp_path):
+    from PIL import Image
+
+    for index, size in enumerate((8, 12)):
+        Image.new("RGB", (size, size)).save(tmp_path / f"{index}.png")
+    unresized = lambda paths: np.stack([np.asarray(Image.open(p), dtype=np.float32).transpose(2, 0, 1) for p in paths])
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.Flatten())
+    with pytest.raises(ModelError, match=r"layer '1' .* gave 72 features per image on earlier images but 200"):
+        PytorchActivations(net, unresized, "n").activations([tmp_path / "0.png", tmp_path / "1.png"], ["1"],
+                                                             batch_size=1)

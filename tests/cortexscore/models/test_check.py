@@ -66,3 +66,28 @@ def test_missing_path_and_import_errors_are_problems(tmp_path):
     root = write_tutorial(tmp_path / "sub", source="raise SystemExit('no')\n")
     [problem] = check_submission(root)
     assert "importing sub/models/base_models.py failed with SystemExit: no" in problem
+
+
+def test_exception_in_a_user_brain_model_names_the_step(tmp_path):
+    package = tmp_path / "sub" / "models" / "broken"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(textwrap.dedent('''
+        from brainscore_vision import model_registry
+
+        class Broken:
+            identifier = 'broken'
+            def visual_degrees(self):
+                return 8
+            def start_task(self, task, fitting_stimuli=None):
+                if task == 'probabilities':
+                    raise KeyError('image_label')
+            def start_recording(self, region, time_bins=None):
+                raise RuntimeError(f'cannot record {region}')
+            def look_at(self, stimuli, number_of_trials=1):
+                return None
+
+        model_registry['broken'] = Broken
+        '''))
+    assert check_submission(tmp_path / "sub") == [
+        "model 'broken': look_at while recording raised RuntimeError: cannot record IT",
+        "model 'broken': the probabilities task raised KeyError: 'image_label'"]

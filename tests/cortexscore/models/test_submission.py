@@ -95,6 +95,9 @@ def test_plugin_layout_registers_models(tmp_path, image_paths):
     model = submission.brain_model("tiny-plugin")
     assert model.visual_degrees() == 6 and model.layers == ["0", "1"]
     assert model.activations(image_paths, ["1"])["1"].shape == (5, 3 * 14 * 14)
+    import brainscore_vision
+
+    assert brainscore_vision.load_model("tiny-plugin").identifier == "tiny-plugin"
 
 
 def test_plugin_that_registers_nothing_is_refused(tmp_path):

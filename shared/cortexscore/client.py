@@ -1,0 +1,245 @@
+"""A Python client of the CortexScore submission API, for scripts, notebooks, CI and the ``cortexscore`` CLI.
+
+>>> with Client("http://127.0.0.1:8000", token="cs_example") as client:
+...     client.url
+'http://127.0.0.1:8000'
+
+Typical use (against a running platform)::
+
+    with Client() as client:                      # CORTEXSCORE_URL, CORTEXSCORE_TOKEN
+        created = client.submit("my_submission/", benchmarks=["MajajHong2015.IT-pls"])
+        scores = client.wait(created["id"])
+        print(scores["aggregate"])
+
+The module also signs and verifies completion webhooks (Standard Webhooks:
+``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` headers), so
+a receiver can check that a delivery came from the platform.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import httpx
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+ENDED = ("completed", "failed", "cancelled")
+SKIPPED_PARTS = {"__pycache__", ".git", ".ipynb_checkpoints", "__MACOSX", ".DS_Store"}
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+class ApiError(Exception):
+    """The platform answered with an error status; ``detail`` is its JSON ``detail``."""
+
+    def __init__(self, status_code: int, detail, retry_after: str | None = None):
+        self.status_code, self.detail, self.retry_after = status_code, detail, retry_after
+        super().__init__(f"HTTP {status_code}: {self.message}")
+
+    @property
+    def message(self) -> str:
+        if isinstance(self.detail, dict):
+            problems = [problem.get("message", "") for problem in self.detail.get("problems", [])]
+            extra = [text for text in problems if text and text != self.detail.get("message")]
+            return "; ".join([str(self.detail.get("message", self.detail)), *extra])
+        return str(self.detail)
+
+
+class PlatformUnreachable(Exception):
+    """The platform did not answer at all (wrong URL, not running, network down)."""
+
+
+class WebhookVerificationError(ValueError):
+    pass
+
+
+def _webhook_key(secret: str) -> bytes:
+    return base64.b64decode(secret.removeprefix("whsec_"))
+
+
+def sign_webhook(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` header of a delivery: ``v1,`` and the base64 HMAC-SHA256 of ``id.timestamp.body``.
+
+    The Standard Webhooks reference example:
+
+    >>> sign_webhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+    ...              b'{"test": 2432232314}')
+    'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE='
+    """
+    content = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(_webhook_key(secret), content, hashlib.sha256).digest()).decode()
+
+
+def verify_webhook(secret: str, headers: Mapping[str, str], body: bytes,
+                   tolerance_seconds: float = WEBHOOK_TOLERANCE_SECONDS, now: float | None = None) -> dict:
+    """Check a delivery's signature and age; return its parsed JSON body or raise WebhookVerificationError.
+
+    >>> secret, body = "whsec_" + base64.b64encode(b"key").decode(), b'{"type": "submission.completed"}'
+    >>> headers = {"webhook-id": "msg_1", "webhook-timestamp": "1700000000",
+    ...            "webhook-signature": sign_webhook(secret, "msg_1", 1700000000, body)}
+    >>> verify_webhook(secret, headers, body, now=1700000010)["type"]
+    'submission.completed'
+    >>> verify_webhook(secret, headers, body + b" ", now=1700000010)
+    Traceback (most recent call last):
+    ...
+    cortexscore.client.WebhookVerificationError: no signature in 'webhook-signature' matches the body; ...
+    """
+    lowered = {key.lower(): value for key, value in headers.items()}
+    missing = [name for name in ("webhook-id", "webhook-timestamp", "webhook-signature") if name not in lowered]
+    if missing:
+        raise WebhookVerificationError(f"the delivery lacks the header(s) {', '.join(missing)}")
+    timestamp = int(lowered["webhook-timestamp"])
+    if abs((time.time() if now is None else now) - timestamp) > tolerance_seconds:
+        raise WebhookVerificationError(f"the delivery's timestamp {timestamp} is more than {tolerance_seconds}s "
+                                       "from now; it may be a replay")
+    expected = sign_webhook(secret, lowered["webhook-id"], timestamp, body)
+    if not any(hmac.compare_digest(expected, candidate) for candidate in lowered["webhook-signature"].split()):
+        raise WebhookVerificationError("no signature in 'webhook-signature' matches the body; check the secret "
+                                       "(GET /users/me) and that the raw body is verified before parsing")
+    return json.loads(body)
+
+
+def _submission_root(folder: Path) -> Path:
+    if (folder / "models").is_dir():
+        return folder
+    candidates = [child for child in folder.iterdir() if child.is_dir() and (child / "models").is_dir()]
+    if len(candidates) != 1:
+        raise ValueError(f"{folder} is not a submission folder: it needs models/ inside it, or exactly one "
+                         f"subfolder that has one (found {len(candidates)})")
+    return candidates[0]
+
+
+def zip_submission(path: str | Path, out_dir: str | Path | None = None) -> Path:
+    """The zip to upload: ``path`` itself if it is a file, else the submission folder zipped as ``zip -r`` would.
+
+    The zip holds one root folder, named as the submission folder; caches
+    such as ``__pycache__`` are left out.
+
+    >>> folder = Path(tempfile.mkdtemp()) / "my_submission"
+    >>> (folder / "models").mkdir(parents=True)
+    >>> _ = (folder / "models" / "base_models.py").write_text("")
+    >>> sorted(zipfile.ZipFile(zip_submission(folder)).namelist())
+    ['my_submission/models/base_models.py']
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path} does not exist; give the submission folder or its zip")
+    if path.is_file():
+        return path
+    root = _submission_root(path)
+    out_dir = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="cortexscore-"))
+    target = out_dir / f"{root.name}.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(root.rglob("*")):
+            relative = file.relative_to(root)
+            if file.is_file() and not SKIPPED_PARTS & set(relative.parts) and file.suffix != ".pyc":
+                archive.write(file, Path(root.name) / relative)
+    return target
+
+
+class Client:
+    """The submission API over HTTP. ``url`` and ``token`` default to $CORTEXSCORE_URL and $CORTEXSCORE_TOKEN.
+
+    Every method returns the API's JSON; error answers raise :class:`ApiError`,
+    and no answer at all raises :class:`PlatformUnreachable`.
+    """
+
+    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 60.0):
+        self.url = (url or os.environ.get("CORTEXSCORE_URL") or DEFAULT_URL).rstrip("/")
+        token = token or os.environ.get("CORTEXSCORE_TOKEN") or None
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _request(self, method: str, path: str, **kwargs):
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as error:
+            raise PlatformUnreachable(f"cannot reach the platform at {self.url} ({type(error).__name__}: "
+                                      f"{error}); is it running? Set --url or CORTEXSCORE_URL") from error
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            raise ApiError(response.status_code, detail, response.headers.get("retry-after"))
+        return response.json() if response.content else None
+
+    def submit(self, path: str | Path, benchmarks: list[str] | str | None = None, public: bool | None = None,
+               callback_url: str | None = None) -> dict:
+        """Upload a submission folder (zipped on the fly) or zip; returns ``id``, ``status``, ``models``, ``benchmarks``."""
+        archive = zip_submission(path)
+        fields = {}
+        if benchmarks:
+            fields["benchmarks"] = benchmarks if isinstance(benchmarks, str) else ",".join(benchmarks)
+        if public is not None:
+            fields["public"] = "true" if public else "false"
+        if callback_url:
+            fields["callback_url"] = callback_url
+        with open(archive, "rb") as handle:
+            return self._request("POST", "/submissions", data=fields,
+                                 files={"file": (archive.name, handle, "application/zip")})
+
+    def submission(self, submission_id: str) -> dict:
+        return self._request("GET", f"/submissions/{submission_id}")
+
+    def scores(self, submission_id: str) -> dict:
+        return self._request("GET", f"/submissions/{submission_id}/scores")
+
+    def logs(self, submission_id: str) -> str:
+        return self._request("GET", f"/submissions/{submission_id}/logs")["log"]
+
+    def cancel(self, submission_id: str) -> dict:
+        return self._request("DELETE", f"/submissions/{submission_id}")
+
+    def wait(self, submission_id: str, poll_seconds: float = 2.0, timeout: float | None = None,
+             on_update: Callable[[dict], None] | None = None) -> dict:
+        """Poll the scores until the submission has ended; ``on_update`` sees each poll. Returns the last scores."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            scores = self.scores(submission_id)
+            if on_update is not None:
+                on_update(scores)
+            if scores["status"] in ENDED:
+                return scores
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"submission {submission_id} is still {scores['status']} after {timeout}s")
+            time.sleep(poll_seconds)
+
+    def leaderboard(self) -> dict:
+        return self._request("GET", "/leaderboard")
+
+    def benchmarks(self) -> list[dict]:
+        return self._request("GET", "/benchmarks")
+
+    def sign_up(self, name: str, token_name: str = "") -> dict:
+        """Create an account; the answer holds its first ``token``, shown only this once."""
+        return self._request("POST", "/users", json={"name": name, "token_name": token_name})
+
+    def create_token(self, name: str = "") -> dict:
+        """A new token for the calling user; the answer's ``token`` is shown only this once."""
+        return self._request("POST", "/tokens", json={"name": name})
+
+    def tokens(self) -> list[dict]:
+        return self._request("GET", "/tokens")
+
+    def revoke_token(self, token_id: int) -> dict:
+        return self._request("DELETE", f"/tokens/{token_id}")
+
+    def me(self) -> dict:
+        return self._request("GET", "/users/me")
