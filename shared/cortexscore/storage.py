@@ -214,6 +214,46 @@ def open_store(url: str, *, access_key: str = "", secret_key: str = "") -> Objec
     return FilesystemStore(url.removeprefix("file://"))
 
 
+def fetch_verified(store: ObjectStore, key: str, sha256: str, path: Path, attempts: int = 2) -> Path:
+    """``path`` holding the object at ``key``, whose bytes must hash to ``sha256``.
+
+    A file already at ``path`` is kept when it verifies; otherwise (missing,
+    or corrupted on disk) the object is streamed from the store, hashing
+    chunk by chunk, into a staging file that replaces ``path`` only once it
+    verifies. A corrupt download is fetched again, up to ``attempts`` times,
+    before ChecksumMismatch is raised.
+
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "x").write_bytes(b"abc")
+    >>> store = FilesystemStore(root / "store")
+    >>> _ = store.put_file("a/x", root / "x")
+    >>> fetch_verified(store, "a/x", sha256_file(root / "x"), root / "copy").read_bytes()
+    b'abc'
+    """
+    path = Path(path)
+    if path.is_file() and sha256_file(path) == sha256:
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    actual = ""
+    for _ in range(attempts):
+        fd, staging = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        digest = hashlib.sha256()
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in store.iter_chunks(key):
+                    digest.update(chunk)
+                    out.write(chunk)
+            actual = digest.hexdigest()
+            if actual == sha256:
+                os.replace(staging, path)
+                return path
+        finally:
+            Path(staging).unlink(missing_ok=True)
+    raise ChecksumMismatch(f"object {key!r} hashed to {actual} on {attempts} downloads, not the recorded {sha256}; "
+                           "the stored object is corrupt: ingest it again")
+
+
 def copy_stream_to_file(stream: BinaryIO, path: Path) -> str:
     """Copy a binary stream to ``path`` in chunks and return its sha256."""
     digest = hashlib.sha256()

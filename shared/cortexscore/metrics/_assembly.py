@@ -7,6 +7,8 @@ after that works on plain numpy arrays.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import xarray as xr
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
@@ -49,14 +51,25 @@ def check_assembly(assembly: xr.DataArray, role: str, *, allow_nan: bool = False
         raise ValueError(f"The {role} must hold numbers, got dtype {values.dtype}.")
     if 0 in values.shape:
         raise ValueError(f"The {role} is empty: shape {values.shape} (presentation, neuroid).")
-    if np.isinf(values).any():
-        raise ValueError(f"The {role} contains infinite values; remove or clip them.")
-    if not allow_nan and np.isnan(values).any():
-        rows = np.flatnonzero(np.isnan(values).any(axis=1))
-        raise ValueError(
-            f"The {role} contains NaN values at presentations with stimulus_id "
-            f"{_describe(stimulus_ids(assembly)[rows])}; drop or impute them first.")
+    infinite = _rows_where(values, np.isinf)
+    if infinite.any():
+        raise ValueError(f"The {role} contains infinite values at presentations with stimulus_id "
+                         f"{_describe(stimulus_ids(assembly)[infinite])}; remove or clip them.")
+    if not allow_nan:
+        missing = _rows_where(values, np.isnan)
+        if missing.any():
+            raise ValueError(
+                f"The {role} contains NaN values at presentations with stimulus_id "
+                f"{_describe(stimulus_ids(assembly)[missing])}; drop or impute them first.")
     return values
+
+
+def _rows_where(values: np.ndarray, test) -> np.ndarray:
+    """Rows where ``test`` holds for any column, checked a chunk of features at a time to bound memory."""
+    rows = np.zeros(values.shape[0], dtype=bool)
+    for start in range(0, values.shape[1], GRAM_CHUNK_FEATURES):
+        rows |= test(values[:, start:start + GRAM_CHUNK_FEATURES]).any(axis=1)
+    return rows
 
 
 def stimulus_ids(assembly: xr.DataArray) -> np.ndarray:
@@ -119,17 +132,48 @@ def prepare_target(target: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
     return average_by_stimulus(check_assembly(target, "target", allow_nan=True), stimulus_ids(target), "target")
 
 
-def prepare_source(source: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
-    """Source sorted by stimulus_id, one row per stimulus: (ids, values)."""
-    values = check_assembly(source, "source")
+@dataclass
+class SourceRows:
+    """A source's values in their original row order, with the permutation that sorts them by stimulus_id.
+
+    Rows are gathered only on demand and the Gram matrix is permuted instead
+    of the data, so a wide source (3200 x 100k) is never copied whole.
+    """
+
+    values: np.ndarray
+    order: np.ndarray
+
+    @property
+    def n_features(self) -> int:
+        return self.values.shape[1]
+
+    def rows(self, index=slice(None)) -> np.ndarray:
+        """Sorted-order rows ``index`` as float64."""
+        return np.asarray(self.values[self.order[index]], dtype=np.float64)
+
+    def gram(self) -> np.ndarray:
+        """The Gram matrix of the sorted rows."""
+        return gram_matrix(self.values)[np.ix_(self.order, self.order)]
+
+    def row_sums(self) -> np.ndarray:
+        """Sum over features of each sorted row, accumulated in float64."""
+        return self.values.sum(axis=1, dtype=np.float64)[self.order]
+
+    def row_is_constant(self) -> np.ndarray:
+        return (np.ptp(self.values, axis=1) == 0)[self.order]
+
+
+def prepare_source(source: xr.DataArray, role: str = "source") -> tuple[np.ndarray, SourceRows]:
+    """Sorted stimulus ids of a source with one row per stimulus, and its rows in that order."""
+    values = check_assembly(source, role)
     ids = stimulus_ids(source)
     unique_ids, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():
         raise ValueError(
-            f"The source has repeated stimulus_id values {_describe(unique_ids[counts > 1])}; "
-            "a source needs exactly one row per stimulus (average the repetitions first).")
+            f"The {role} has repeated stimulus_id values {_describe(unique_ids[counts > 1])}; "
+            f"a {role} needs exactly one row per stimulus (average the repetitions first).")
     order = np.argsort(ids, kind="stable")
-    return ids[order], values[order]
+    return ids[order], SourceRows(values, order)
 
 
 def check_same_stimuli(source_ids: np.ndarray, target_ids: np.ndarray) -> None:

@@ -22,7 +22,7 @@ import scipy.linalg
 import xarray as xr
 
 from cortexscore.metrics._assembly import (
-    center_gram, check_not_constant, check_same_stimuli, gram_matrix, make_splits, neuroid_ids,
+    SourceRows, center_gram, check_not_constant, check_same_stimuli, make_splits, neuroid_ids,
     pearson_columns, prepare_source, prepare_target, stratification_labels, _describe,
 )
 from cortexscore.metrics._pls import kernel_pls_predict
@@ -77,7 +77,7 @@ def _ridgecv_predictor(gram: np.ndarray, alphas: Sequence[float] = DEFAULT_ALPHA
     return predict
 
 
-def _linear_predictor(source_values: np.ndarray) -> Predictor:
+def _linear_predictor(source: SourceRows) -> Predictor:
     """Ordinary least squares with intercept: sklearn ``LinearRegression``'s minimum-norm lstsq on centred data.
 
     Unlike sklearn (scipy's default ``cond`` = machine eps), singular values
@@ -88,10 +88,12 @@ def _linear_predictor(source_values: np.ndarray) -> Predictor:
     ~0.05 between BLAS builds. Narrow sources are unaffected.
     """
     def predict(train, test, target_train):
-        source_mean = source_values[train].mean(axis=0)
-        centered = source_values[train] - source_mean
-        coef, *_ = scipy.linalg.lstsq(centered, target_train, cond=max(centered.shape) * np.finfo(float).eps)
-        return (source_values[test] - source_mean) @ coef
+        centered = source.rows(train)
+        source_mean = centered.mean(axis=0)
+        centered -= source_mean
+        coef, *_ = scipy.linalg.lstsq(centered, target_train, cond=max(centered.shape) * np.finfo(float).eps,
+                                      overwrite_a=True)
+        return (source.rows(test) - source_mean) @ coef
     return predict
 
 
@@ -141,17 +143,16 @@ class RegressionCorrelation:
         options = ", ".join(f"{key}={value!r}" for key, value in self.options.items())
         return f"RegressionCorrelation(regression={self.regression!r}, {options})"
 
-    def _predictor(self, source_values: np.ndarray) -> Predictor:
+    def _predictor(self, source: SourceRows) -> Predictor:
         if self.regression == "linear":
-            return _linear_predictor(source_values, **self.regression_options)
+            return _linear_predictor(source, **self.regression_options)
         if self.regression == "pls":
-            return _pls_predictor(gram_matrix(source_values), n_features=source_values.shape[1],
-                                  **self.regression_options)
+            return _pls_predictor(source.gram(), n_features=source.n_features, **self.regression_options)
         factory = {"ridge": _ridge_predictor, "ridgecv": _ridgecv_predictor}[self.regression]
-        return factory(gram_matrix(source_values), **self.regression_options)
+        return factory(source.gram(), **self.regression_options)
 
     def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
-        source_ids, source_values = prepare_source(source)
+        source_ids, source_rows = prepare_source(source)
         target_ids, target_values = prepare_target(target)
         check_same_stimuli(source_ids, target_ids)
         target_neuroids = neuroid_ids(target)
@@ -160,7 +161,7 @@ class RegressionCorrelation:
             len(target_ids), splits=self.options["splits"], train_size=self.options["train_size"],
             random_state=self.options["random_state"],
             stratification=stratification_labels(source, target, target_ids, self.options["stratification_coord"]))
-        predictor = self._predictor(source_values)
+        predictor = self._predictor(source_rows)
         per_split_per_neuroid = np.empty((len(split_indices), target_values.shape[1]))
         for split, (train, test) in enumerate(split_indices):
             target_mean = target_values[train].mean(axis=0)

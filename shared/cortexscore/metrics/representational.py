@@ -18,21 +18,23 @@ import scipy.stats
 import xarray as xr
 
 from cortexscore.metrics._assembly import (
-    _describe, center_gram, check_same_stimuli, gram_matrix, make_splits, pearson_columns, prepare_source,
+    SourceRows, _describe, center_gram, check_same_stimuli, gram_matrix, make_splits, pearson_columns, prepare_source,
     prepare_target, stratification_labels,
 )
 from cortexscore.score import Score
 
 
-def _aligned(source: xr.DataArray, target: xr.DataArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    source_ids, source_values = prepare_source(source)
+def _aligned(source: xr.DataArray, target: xr.DataArray) -> tuple[np.ndarray, SourceRows, np.ndarray]:
+    source_ids, source_rows = prepare_source(source)
     target_ids, target_values = prepare_target(target)
     check_same_stimuli(source_ids, target_ids)
-    return target_ids, source_values, target_values
+    return target_ids, source_rows, target_values
 
 
-def rdm(values: np.ndarray, ids: np.ndarray | None = None, role: str = "assembly") -> np.ndarray:
+def rdm(values: np.ndarray | SourceRows, ids: np.ndarray | None = None, role: str = "assembly") -> np.ndarray:
     """Representational dissimilarity matrix: 1 - Pearson r between the rows (stimuli) over the columns.
+
+    Computed from the Gram matrix, so a wide source is never copied or centred whole.
 
     Examples
     --------
@@ -41,13 +43,19 @@ def rdm(values: np.ndarray, ids: np.ndarray | None = None, role: str = "assembly
            [2., 0., 2.],
            [0., 2., 0.]])
     """
-    constant = np.ptp(values, axis=1) == 0
+    rows = values if isinstance(values, SourceRows) else SourceRows(values, np.arange(len(values)))
+    constant = rows.row_is_constant()
     if constant.any():
-        labels = np.arange(len(values)) if ids is None else ids
+        labels = np.arange(len(constant)) if ids is None else ids
         raise ValueError(
             f"The {role} has stimuli with the same value on every neuroid, so their RDM row is undefined: "
             f"{_describe(np.asarray(labels)[constant])}. Drop those stimuli or add neuroids.")
-    return 1 - np.corrcoef(values)
+    means = rows.row_sums() / rows.n_features
+    covariance = rows.gram() / rows.n_features - np.outer(means, means)
+    scale = np.sqrt(np.diag(covariance))
+    dissimilarity = 1 - covariance / np.outer(scale, scale)
+    np.fill_diagonal(dissimilarity, 0.0)
+    return dissimilarity
 
 
 def rdm_similarity(rdm1: np.ndarray, rdm2: np.ndarray) -> float:
@@ -97,15 +105,16 @@ class RDMSimilarity:
     def __repr__(self) -> str:
         return f"RDMSimilarity(subject_coord={self.options['subject_coord']!r})"
 
-    def _per_subject(self, ids, source_values, target_values, groups) -> np.ndarray:
-        source_rdm = rdm(source_values, ids, "source")
-        return np.array([rdm_similarity(source_rdm, rdm(target_values[:, neuroids], ids, f"target ({subject})"))
-                         for subject, neuroids in groups.items()])
+    @staticmethod
+    def _rdms(ids, source_rows, target_values, groups) -> tuple[np.ndarray, list[np.ndarray]]:
+        return rdm(source_rows, ids, "source"), [rdm(target_values[:, neuroids], ids, f"target ({subject})")
+                                                 for subject, neuroids in groups.items()]
 
     def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
-        ids, source_values, target_values = _aligned(source, target)
+        ids, source_rows, target_values = _aligned(source, target)
         groups = _subject_groups(target, self.options["subject_coord"])
-        per_subject = self._per_subject(ids, source_values, target_values, groups)
+        source_rdm, target_rdms = self._rdms(ids, source_rows, target_values, groups)
+        per_subject = np.array([rdm_similarity(source_rdm, target_rdm) for target_rdm in target_rdms])
         return Score(value=float(per_subject.mean()), error=float(per_subject.std() / math.sqrt(len(per_subject))),
                      per_split=np.array([per_subject.mean()]),
                      attrs=dict(metric="rdm", options=self.options, subjects=list(groups), per_subject=per_subject,
@@ -146,14 +155,16 @@ class RDMSimilarityCrossValidated(RDMSimilarity):
         return "RDMSimilarityCrossValidated(" + ", ".join(f"{k}={v!r}" for k, v in self.options.items()) + ")"
 
     def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
-        ids, source_values, target_values = _aligned(source, target)
+        ids, source_rows, target_values = _aligned(source, target)
         groups = _subject_groups(target, self.options["subject_coord"])
+        # A stimulus pair's dissimilarity does not depend on the other stimuli: each split takes a sub-block.
+        source_rdm, target_rdms = self._rdms(ids, source_rows, target_values, groups)
         split_indices = make_splits(
             len(ids), splits=self.options["splits"], test_size=self.options["test_size"],
             random_state=self.options["random_state"], minimum=1,
             stratification=stratification_labels(source, target, ids, self.options["stratification_coord"]))
         per_split_per_subject = np.array([
-            self._per_subject(ids[test], source_values[test], target_values[test], groups)
+            [rdm_similarity(source_rdm[np.ix_(test, test)], target_rdm[np.ix_(test, test)]) for target_rdm in target_rdms]
             for _, test in split_indices])
         per_split = per_split_per_subject.mean(axis=1)
         return Score(value=float(per_split.mean()), error=float(per_split.std() / math.sqrt(len(per_split))),
@@ -180,7 +191,7 @@ def _biased_hsic(gram1: np.ndarray, gram2: np.ndarray) -> float:
     return float((center_gram(gram1, everything, everything) * center_gram(gram2, everything, everything)).sum())
 
 
-def cka(source_values: np.ndarray, target_values: np.ndarray, *, unbiased: bool = True) -> float:
+def cka(source: np.ndarray | SourceRows, target: np.ndarray | SourceRows, *, unbiased: bool = True) -> float:
     """Linear CKA between two stimulus x feature matrices with rows in the same order.
 
     Returns 0 when HSIC(X,X) * HSIC(Y,Y) <= 0 (possible for the unbiased estimator).
@@ -192,10 +203,10 @@ def cka(source_values: np.ndarray, target_values: np.ndarray, *, unbiased: bool 
     >>> round(cka(x, 3 * x @ rotation), 10)
     1.0
     """
-    if len(source_values) < 4:
-        raise ValueError(f"CKA needs at least 4 stimuli, got {len(source_values)}.")
+    gram1, gram2 = (rows.gram() if isinstance(rows, SourceRows) else gram_matrix(rows) for rows in (source, target))
+    if len(gram1) < 4:
+        raise ValueError(f"CKA needs at least 4 stimuli, got {len(gram1)}.")
     hsic = _unbiased_hsic if unbiased else _biased_hsic
-    gram1, gram2 = gram_matrix(source_values), gram_matrix(target_values)
     denominator = hsic(gram1, gram1) * hsic(gram2, gram2)
     return 0.0 if denominator <= 0 else hsic(gram1, gram2) / math.sqrt(denominator)
 
@@ -225,8 +236,8 @@ class CKA:
         return f"CKA(unbiased={self.options['unbiased']!r})"
 
     def __call__(self, source: xr.DataArray, target: xr.DataArray) -> Score:
-        ids, source_values, target_values = _aligned(source, target)
-        value = cka(source_values, target_values, unbiased=self.options["unbiased"])
+        ids, source_rows, target_values = _aligned(source, target)
+        value = cka(source_rows, target_values, unbiased=self.options["unbiased"])
         return Score(value=value, error=0.0, per_split=np.array([value]),
                      attrs=dict(metric="cka" if self.options["unbiased"] else "cka_biased", options=self.options,
                                 n_stimuli=len(ids),

@@ -135,3 +135,18 @@ def test_options_and_split_matrix_are_recorded():
     assert score.attrs["options"]["splits"] == 4 and score.attrs["random_state"] == 7
     assert len(score.per_split) == 4 and len(score.attrs["alpha_per_split"]) == 4
     assert list(score.attrs["neuroid_id"][:2]) == ["n0", "n1"]
+
+
+@pytest.mark.parametrize("name", ["pls", "ridge", "cka", "rdm"])
+def test_a_wide_source_is_never_copied_whole(name):
+    """60k float32 features: no features x features matrix, not even one float64 copy of the source."""
+    import tracemalloc
+
+    rng = np.random.default_rng(8)
+    source = rng.normal(size=(300, 60_000)).astype(np.float32)
+    target = source[:, :40].astype(float) + rng.normal(size=(300, 40))
+    tracemalloc.start()
+    load_metric(name)(neural(source), neural(target))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < source.nbytes, f"peak {peak / 1e6:.0f} MB for a {source.nbytes / 1e6:.0f} MB source"

@@ -1,0 +1,87 @@
+"""The `cortexscore` command against a running platform, run as a user runs it: a separate process."""
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, free_port
+from tests.submission_api.platforms import FIXTURE_BENCHMARKS, scored_platform  # noqa: F401 (fixture)
+from tests.zips import tutorial_files, write_zip
+
+CLI = Path(sys.executable).with_name("cortexscore")
+BENCHMARKS = ",".join(FIXTURE_BENCHMARKS)
+
+
+def cortexscore(*args, timeout=600) -> subprocess.CompletedProcess:
+    return subprocess.run([str(CLI), *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": str(Path.home())})
+
+
+def submitted_id(result: subprocess.CompletedProcess) -> str:
+    return re.search(r"submitted (\S+):", result.stderr).group(1)
+
+
+def test_submit_wait_prints_the_score_table_and_exits_0_when_completed(scored_platform):
+    folder = EXAMPLES / "custom_model_submission" / "my_custom_submission"
+    result = cortexscore("submit", folder, "--url", scored_platform.url, "--token", scored_platform.user_token,
+                         "--benchmarks", BENCHMARKS, "--public", "--wait", "--poll-seconds", "1")
+    assert result.returncode == 0, result.stdout + result.stderr + scored_platform.logs()
+    rows = [line for line in result.stdout.splitlines() if "my-model" in line and "Fixture2026" in line]
+    assert len(rows) == 2 and all("succeeded" in row for row in rows), result.stdout
+    assert re.search(r"my-model: average 0\.\d{4}, neural 0\.\d{4}, V1 0\.\d{4}, IT 0\.\d{4}", result.stdout)
+    submission = submitted_id(result)
+    scores = json.loads(cortexscore("scores", submission, "--json", "--url", scored_platform.url).stdout)
+    assert scores["status"] == "completed" and {entry["status"] for entry in scores["scores"]} == {"succeeded"}
+    status = cortexscore("status", submission, "--url", scored_platform.url)
+    assert status.returncode == 0 and "completed" in status.stdout
+    # Public: anyone reads the scores; only the owner reads the logs.
+    assert cortexscore("logs", submission, "--url", scored_platform.url).returncode == 2
+    logs = cortexscore("logs", submission, "--url", scored_platform.url, "--token", scored_platform.user_token)
+    assert "committed layer" in logs.stdout
+
+
+def test_submit_wait_exits_1_when_every_benchmark_fails(scored_platform, tmp_path):
+    # The test layout's get_model raises NotImplementedError: every job fails as the user's fault.
+    broken = write_zip(tmp_path / "broken.zip", tutorial_files())
+    result = cortexscore("submit", broken, "--url", scored_platform.url, "--benchmarks", BENCHMARKS, "--wait",
+                         "--poll-seconds", "1")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.count("failed") >= 3 and "NotImplementedError" in result.stdout
+
+
+def test_connection_and_usage_errors_exit_2(scored_platform, tmp_path):
+    folder = EXAMPLES / "custom_model_submission" / "my_custom_submission"
+    unreachable = cortexscore("submit", folder, "--url", f"http://127.0.0.1:{free_port()}", "--wait")
+    assert unreachable.returncode == 2 and "cannot reach the platform" in unreachable.stderr
+    not_a_submission = cortexscore("submit", tmp_path, "--url", scored_platform.url)
+    assert not_a_submission.returncode == 2 and "not a submission folder" in not_a_submission.stderr
+    unknown = cortexscore("submit", folder, "--url", scored_platform.url, "--benchmarks", "NoSuch.IT")
+    assert unknown.returncode == 2 and "NoSuch.IT" in unknown.stderr
+    assert cortexscore("submit").returncode == 2
+
+
+def test_token_create_signs_up_then_adds_tokens(scored_platform):
+    first = cortexscore("token", "create", "--user", "cli-user", "--url", scored_platform.url)
+    assert first.returncode == 0, first.stderr
+    token = first.stdout.strip()
+    assert token.startswith("cs_") and "never shown again" in first.stderr
+    second = cortexscore("token", "create", "--name", "ci", "--url", scored_platform.url, "--token", token)
+    assert second.returncode == 0 and second.stdout.strip() != token and "cli-user" in second.stderr
+    listed = cortexscore("token", "list", "--url", scored_platform.url, "--token", token)
+    assert listed.stdout.count("cs_") == 2 and token not in listed.stdout
+
+
+@pytest.mark.slow
+def test_check_and_local_score_on_the_synthetic_benchmark(tmp_path):
+    folder = EXAMPLES / "custom_model_submission" / "my_custom_submission"
+    checked = cortexscore("check", folder)
+    assert checked.returncode == 0 and "Test successful, you are ready to submit!" in checked.stdout
+    scored = subprocess.run([str(CLI), "score", "--model", str(folder), "--benchmark", "Synthetic2026.IT-pls",
+                             "--store-url", f"http://127.0.0.1:{free_port()}", "--cache-dir", str(tmp_path)],
+                            capture_output=True, text=True, timeout=600, env={"COLUMNS": "200", "PATH": "/usr/bin"})
+    assert scored.returncode == 0, scored.stderr
+    assert re.search(r"my-model\s+│\s+0\.\d{4}\s+│\s+0\.\d{4}", scored.stdout), scored.stdout
+    assert "public data only (100 stimuli)" in scored.stdout

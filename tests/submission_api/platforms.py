@@ -1,0 +1,79 @@
+"""Running platforms shared by the account, leaderboard, CLI, webhook and browser tests.
+
+``scored_platform`` runs one scorer and offers two leaderboard benchmarks,
+``Fixture2026.V1-pls`` and ``Fixture2026.IT-pls``: catalogue entries over the
+synthetic benchmark's data, registered as leaderboard benchmarks of V1 and IT,
+so that the leaderboard has real scores in two regions without external data.
+Its first user submits the synthetic-matching example publicly at start-up.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from cortexscore.client import Client
+from cortexscore.storage import open_store
+from tests.conftest import EXAMPLES, Platform, start_platform, zip_folder
+
+FIXTURE_BENCHMARKS = {"Fixture2026.V1-pls": "V1", "Fixture2026.IT-pls": "IT"}
+SYNTHETIC = "Synthetic2026.IT-pls"
+ADMIN_TOKEN = "cs_test-admin-token"
+_running: dict[str, Platform] = {}
+
+
+def register_fixture_benchmarks(platform: Platform) -> None:
+    store = open_store(str(platform.var / "store"))
+    key = f"catalog/{SYNTHETIC}/v1.json"
+    deadline = time.monotonic() + 120
+    while not store.exists(key):
+        if time.monotonic() > deadline:
+            raise AssertionError("the store never registered the synthetic benchmark:\n" + platform.logs())
+        time.sleep(0.5)
+    synthetic = json.loads(b"".join(store.iter_chunks(key)))
+    for identifier, region in FIXTURE_BENCHMARKS.items():
+        spec = {**synthetic, "identifier": identifier, "region": region, "leaderboard": True, "synthetic": False,
+                "citation": "a test fixture over the synthetic data"}
+        document = platform.var / f"{identifier}.json"
+        document.write_text(json.dumps(spec))
+        store.put_file(f"catalog/{identifier}/v1.json", document)
+
+
+def _shared(name: str, request, tmp_path_factory, start) -> Platform:
+    if name not in _running:
+        _running[name] = start(tmp_path_factory.mktemp(name))
+        # Every module that imports the fixture gets its own FixtureDef; the platform itself is started once.
+        request.session.config.add_cleanup(_running[name].stop)
+    return _running[name]
+
+
+def _start_scored(var) -> Platform:
+    platform = start_platform(var, scorers=1, API_ADMIN_TOKEN=ADMIN_TOKEN, API_WEBHOOK_BACKOFF_SECONDS="0.5",
+                              API_WEBHOOK_POLL_SECONDS="0.3")
+    register_fixture_benchmarks(platform)
+    with Client(platform.url, ADMIN_TOKEN) as admin:
+        user = admin.sign_up("first-user")
+    with Client(platform.url, user["token"]) as client:
+        folder = EXAMPLES / "synthetic_match_submission" / "synthetic_match"
+        created = client.submit(zip_folder(folder, var / "match.zip"), benchmarks=list(FIXTURE_BENCHMARKS),
+                                public=True)
+    platform.match_submission = created["id"]
+    platform.user_token = user["token"]
+    return platform
+
+
+@pytest.fixture(scope="session")
+def scored_platform(request, tmp_path_factory) -> Platform:
+    return _shared("scored", request, tmp_path_factory, _start_scored)
+
+
+def _start_accounts(var) -> Platform:
+    return start_platform(var, scorers=0, API_ALLOW_ANONYMOUS="false", API_ALLOW_SIGNUP="false",
+                          API_ADMIN_TOKEN=ADMIN_TOKEN, API_QUOTA_UPLOADS_PER_DAY="5")
+
+
+@pytest.fixture(scope="session")
+def accounts_platform(request, tmp_path_factory) -> Platform:
+    """Closed sign-up, no anonymous uploads, a daily quota of 5, and no scorer: jobs stay queued."""
+    return _shared("accounts", request, tmp_path_factory, _start_accounts)
