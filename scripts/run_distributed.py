@@ -45,8 +45,11 @@ def main() -> None:
             database_url = create_database(postgres.url, "cortexscore")
             print(f"[platform] throwaway PostgreSQL at {database_url}", flush=True)
         s3_port = args.s3_port or free_port()
-        access_key, secret_key = "cortexscore", secrets.token_hex(16)
-        (var / "s3").mkdir(exist_ok=True)
+        access_key, secret_key = f"cortexscore-{secrets.token_hex(4)}", secrets.token_hex(16)
+        # Buckets are folders to rclone. Creating them up front skips the bucket-existence check, whose
+        # error answer (text/xml) the minio client cannot parse.
+        for bucket in ("cortexscore-store", "cortexscore-submissions"):
+            (var / "s3" / bucket).mkdir(parents=True, exist_ok=True)
         supervisor.start("s3", rclone_s3_command(var / "s3", s3_port, access_key, secret_key))
         supervisor.wait_healthy(f"http://127.0.0.1:{s3_port}/", 60, any_answer=True)
         s3 = f"s3://127.0.0.1:{s3_port}"

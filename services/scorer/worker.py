@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import logging
 import shutil
 import signal
@@ -26,6 +27,19 @@ from scorer.fetch import fetch
 from scorer.sandbox import SubmissionFailure, hidden_paths, run_child
 
 log = logging.getLogger("scorer")
+
+
+def json_safe(value):
+    """Non-finite floats become None (JSON has no NaN); numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 class LeaseLost(Exception):
@@ -183,9 +197,9 @@ class Worker:
                       "visual_degrees": spec.visual_degrees, "zip_sha256": lease.zip_sha256,
                       "stimulus_set_sha256": stimulus_sha, "worker": self.settings.worker_id,
                       "assembly_sha256": spec.assembly.files["netcdf"].sha256}
-        return {"raw": result.raw, "error": result.error, "ceiling": result.ceiling,
+        return json_safe({"raw": result.raw, "error": result.error, "ceiling": result.ceiling,
                 "ceiling_error": result.ceiling_error, "ceiled": result.ceiled, "convention": result.convention,
-                "layer": result.layer, "region": result.region, "provenance": provenance}
+                "layer": result.layer, "region": result.region, "provenance": provenance})
 
     def model_activations(self, lease: JobLease, spec: BenchmarkSpec, table, stimulus_sha: str,
                           reporter: JobReporter) -> dict[str, np.ndarray]:

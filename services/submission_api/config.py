@@ -34,6 +34,8 @@ class ApiSettings(BaseSettings):
     lease_seconds: float = 60.0
     max_attempts: int = 3
     retry_backoff_seconds: float = 5.0
+    sweep_seconds: float = 5.0
+    cors_origins: list[str] = []
 
     @property
     def database(self) -> str:

@@ -55,3 +55,39 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     with factory() as session:
         yield session
+
+
+MIGRATIONS = "submission_api:migrations"
+# Any fixed number: PostgreSQL serialises API replicas that start at once on this advisory lock.
+MIGRATION_LOCK = 0x636F7274
+
+
+def alembic_config(connection=None):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database to the newest schema (alembic ``upgrade head``), on SQLite or PostgreSQL.
+
+    A database created before migrations existed (tables but no
+    ``alembic_version``) is first stamped with the baseline revision, whose
+    schema it has.
+    """
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import inspect, text
+
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        config = alembic_config(connection)
+        tables = set(inspect(connection).get_table_names())
+        if "submissions" in tables and "alembic_version" not in tables:
+            baseline = ScriptDirectory.from_config(config).get_base()
+            command.stamp(config, baseline)
+        command.upgrade(config, "head")

@@ -12,6 +12,7 @@ from cortexscore.storage import StorageError, open_store
 
 from submission_api.catalogue import Catalogue
 from submission_api.config import ApiSettings, get_settings
+from submission_api.hardening import LeaseSweeper, install_security
 from submission_api.db import Base, make_engine, make_sessionmaker
 from submission_api.routes import jobs, leaderboard, platform, submissions, users
 from submission_api.services.users import ensure_admin
@@ -27,8 +28,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         dispatcher = WebhookDispatcher(app.state.sessionmaker, settings)
+        sweeper = LeaseSweeper(app.state.sessionmaker, settings)
         dispatcher.start()
+        sweeper.start()
         yield
+        sweeper.stop()
         dispatcher.stop()
 
     app = FastAPI(title="CortexScore submission API", version="1", lifespan=lifespan)
@@ -42,6 +46,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.store = open_store(settings.object_store_url, access_key=settings.s3_access_key,
                                  secret_key=settings.s3_secret_key.get_secret_value())
     app.state.catalogue = Catalogue(settings.store_url)
+    install_security(app, settings)
     app.include_router(platform.router)
     app.include_router(submissions.router)
     app.include_router(jobs.router)

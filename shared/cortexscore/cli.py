@@ -48,7 +48,7 @@ def _call(function, *args, **kwargs):
         raise _fail(str(error)) from None
     except ApiError as error:
         hint = f" (retry after {error.retry_after}s)" if error.retry_after else ""
-        raise _fail(f"the platform refused: {error.message}{hint}") from None
+        raise _fail(f"the platform refused (HTTP {error.status_code}): {error.message}{hint}") from None
     except ValueError as error:
         raise _fail(str(error)) from None
 

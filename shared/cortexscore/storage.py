@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator, Protocol
 
 CHUNK_BYTES = 1 << 20
+UPLOAD_PART_BYTES = 8 << 20
 
 
 class StorageError(RuntimeError):
@@ -131,7 +132,8 @@ class FilesystemStore:
 class S3Store:
     """Objects in one S3/MinIO bucket, through the ``minio`` client."""
 
-    def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool = False):
+    def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool = False,
+                 region: str = "us-east-1"):
         from minio import Minio
         from urllib3 import PoolManager, Retry, Timeout
 
@@ -139,8 +141,12 @@ class S3Store:
         self.endpoint = endpoint
         # Short timeouts and few retries: a dead server must surface as a
         # retryable StorageError quickly, not hang a request or a job.
-        http = PoolManager(timeout=Timeout(connect=3, read=30), retries=Retry(total=2, backoff_factor=0.2))
-        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, http_client=http)
+        http = PoolManager(timeout=Timeout(connect=3, read=30), retries=Retry(total=2, backoff_factor=0.2),
+                           maxsize=4)
+        # A fixed region: without one the client first asks for the bucket's location, and servers
+        # other than AWS/MinIO (rclone, Ceph) answer that differently, which broke every later request.
+        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, http_client=http,
+                            region=region)
         self._call(self._ensure_bucket)
 
     def _ensure_bucket(self) -> None:
@@ -164,7 +170,9 @@ class S3Store:
             ) from error
 
     def put_file(self, key: str, path: Path) -> ObjectInfo:
-        self._call(self.client.fput_object, self.bucket, _check_key(key), str(path))
+        # Bounded parts: memory stays at about part size x parallel uploads, whatever the object's size.
+        self._call(self.client.fput_object, self.bucket, _check_key(key), str(path), part_size=UPLOAD_PART_BYTES,
+                   num_parallel_uploads=2)
         return self.stat(key)
 
     def get_file(self, key: str, path: Path) -> ObjectInfo:

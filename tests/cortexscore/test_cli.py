@@ -26,21 +26,22 @@ def submitted_id(result: subprocess.CompletedProcess) -> str:
 
 def test_submit_wait_prints_the_score_table_and_exits_0_when_completed(scored_platform):
     folder = EXAMPLES / "custom_model_submission" / "my_custom_submission"
-    result = cortexscore("submit", folder, "--url", scored_platform.url, "--token", scored_platform.user_token,
-                         "--benchmarks", BENCHMARKS, "--public", "--wait", "--poll-seconds", "1")
+    owner = ("--url", scored_platform.url, "--token", scored_platform.user_token)
+    result = cortexscore("submit", folder, *owner, "--benchmarks", "Fixture2026.IT-pls", "--wait",
+                         "--poll-seconds", "1")
     assert result.returncode == 0, result.stdout + result.stderr + scored_platform.logs()
-    rows = [line for line in result.stdout.splitlines() if "my-model" in line and "Fixture2026" in line]
-    assert len(rows) == 2 and all("succeeded" in row for row in rows), result.stdout
-    assert re.search(r"my-model: average 0\.\d{4}, neural 0\.\d{4}, V1 0\.\d{4}, IT 0\.\d{4}", result.stdout)
+    [row] = [line for line in result.stdout.splitlines() if "my-model" in line and "Fixture2026.IT-pls" in line]
+    assert "succeeded" in row and re.search(r"0\.\d{4}.*(conv1|relu1|relu2)", row), row
+    assert re.search(r"my-model: average 0\.\d{4}, neural 0\.\d{4}, IT 0\.\d{4}", result.stdout)
     submission = submitted_id(result)
-    scores = json.loads(cortexscore("scores", submission, "--json", "--url", scored_platform.url).stdout)
-    assert scores["status"] == "completed" and {entry["status"] for entry in scores["scores"]} == {"succeeded"}
-    status = cortexscore("status", submission, "--url", scored_platform.url)
+    scores = json.loads(cortexscore("scores", submission, "--json", *owner).stdout)
+    assert scores["status"] == "completed" and [entry["status"] for entry in scores["scores"]] == ["succeeded"]
+    status = cortexscore("status", submission, *owner)
     assert status.returncode == 0 and "completed" in status.stdout
-    # Public: anyone reads the scores; only the owner reads the logs.
-    assert cortexscore("logs", submission, "--url", scored_platform.url).returncode == 2
-    logs = cortexscore("logs", submission, "--url", scored_platform.url, "--token", scored_platform.user_token)
-    assert "committed layer" in logs.stdout
+    assert "committed layer" in cortexscore("logs", submission, *owner).stdout
+    # Private by default: without the owner's token the submission does not exist.
+    hidden = cortexscore("scores", submission, "--url", scored_platform.url)
+    assert hidden.returncode == 2 and "404" in hidden.stderr
 
 
 def test_submit_wait_exits_1_when_every_benchmark_fails(scored_platform, tmp_path):

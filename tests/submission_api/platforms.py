@@ -4,7 +4,8 @@
 ``Fixture2026.V1-pls`` and ``Fixture2026.IT-pls``: catalogue entries over the
 synthetic benchmark's data, registered as leaderboard benchmarks of V1 and IT,
 so that the leaderboard has real scores in two regions without external data.
-Its first user submits the synthetic-matching example publicly at start-up.
+At start-up its first user submits, publicly, the synthetic-matching example on the IT benchmark and the
+tutorial's custom model on the V1 one.
 """
 from __future__ import annotations
 
@@ -56,9 +57,11 @@ def _start_scored(var) -> Platform:
         user = admin.sign_up("first-user")
     with Client(platform.url, user["token"]) as client:
         folder = EXAMPLES / "synthetic_match_submission" / "synthetic_match"
-        created = client.submit(zip_folder(folder, var / "match.zip"), benchmarks=list(FIXTURE_BENCHMARKS),
-                                public=True)
-    platform.match_submission = created["id"]
+        platform.match_submission = client.submit(zip_folder(folder, var / "match.zip"),
+                                                  benchmarks=["Fixture2026.IT-pls"], public=True)["id"]
+        folder = EXAMPLES / "custom_model_submission" / "my_custom_submission"
+        platform.custom_submission = client.submit(zip_folder(folder, var / "custom.zip"),
+                                                   benchmarks=["Fixture2026.V1-pls"], public=True)["id"]
     platform.user_token = user["token"]
     return platform
 

@@ -27,41 +27,45 @@ class LeaseLost(Exception):
     """The caller no longer holds the job's lease: it expired and was claimed again, or the job was cancelled."""
 
 
-def _claimable(now: datetime, max_attempts: int):
-    return or_(
-        and_(Job.status == "queued", Job.not_before <= now),
-        and_(Job.status == "running", Job.lease_expires_at < now, Job.attempts < max_attempts),
-    )
+def _claimable(now: datetime):
+    return and_(Job.status == "queued", Job.not_before <= now)
 
 
-def expire_exhausted(session: Session, now: datetime, max_attempts: int) -> None:
-    """Fail jobs whose scorer died on every attempt: their lease expired with no attempt left."""
-    stuck = session.scalars(select(Job).where(
-        Job.status == "running", Job.lease_expires_at < now, Job.attempts >= max_attempts)).all()
-    for job in stuck:
-        job.status, job.finished_at, job.error_kind = "failed", now, "platform"
-        job.lease_token = None
-        job.message = (f"the scorer stopped responding on all {job.attempts} attempts (its lease expired); "
-                       "this is a platform failure and does not count against your quota")
+def sweep_expired(session: Session, *, max_attempts: int, now: datetime | None = None) -> int:
+    """Return jobs whose lease expired to the queue; fail those whose scorer died on every attempt."""
+    now = now or utcnow()
+    expired = session.scalars(select(Job).where(Job.status == "running", Job.lease_expires_at < now)
+                              .with_for_update(skip_locked=True)).all()
+    for job in expired:
+        owner = job.lease_owner
+        job.lease_token, job.lease_expires_at = None, None
+        if job.attempts >= max_attempts:
+            job.status, job.finished_at, job.error_kind = "failed", now, "platform"
+            job.message = (f"the scorer stopped responding on all {job.attempts} attempts (its lease expired); "
+                           "this is a platform failure and does not count against your quota")
+        else:
+            job.status = "queued"
+            job.message = f"scorer {owner} stopped responding (lease expired); the job was queued again"
+        job.log = _append(job.log, f"[platform] {job.message}\n")
         refresh_status(session, job.submission)
-    if stuck:
-        session.commit()
+    session.commit()
+    return len(expired)
 
 
 def claim(session: Session, *, worker_id: str, lease_seconds: float, max_attempts: int,
           zip_url: str) -> JobLease | None:
     now = utcnow()
-    expire_exhausted(session, now, max_attempts)
+    sweep_expired(session, max_attempts=max_attempts, now=now)
     for _ in range(CLAIM_RETRIES):
         candidate = session.scalar(
-            select(Job.id).where(_claimable(now, max_attempts)).order_by(Job.not_before, Job.id).limit(1)
+            select(Job.id).where(_claimable(now)).order_by(Job.not_before, Job.id).limit(1)
             .with_for_update(skip_locked=True))
         if candidate is None:
             session.rollback()
             return None
         token = secrets.token_hex(16)
         claimed = session.execute(
-            update(Job).where(Job.id == candidate, _claimable(now, max_attempts)).values(
+            update(Job).where(Job.id == candidate, _claimable(now)).values(
                 status="running", lease_token=token, lease_owner=worker_id, attempts=Job.attempts + 1,
                 lease_expires_at=now + timedelta(seconds=lease_seconds), started_at=now, message=None,
             ).execution_options(synchronize_session=False))

@@ -61,6 +61,10 @@ def model_rsm(features: np.ndarray) -> np.ndarray:
         raise ValueError(f"only {selected.shape[1]} of {features.shape[1]} varying units have |mean| > "
                          f"{SELECTION_THRESHOLD} x the std of the unit means, too few for an RSM")
     zscored = (selected - selected.mean(axis=0)) / selected.std(axis=0)
+    flat = np.flatnonzero(np.ptp(zscored, axis=1) == 0)
+    if len(flat):
+        raise ValueError(f"conditions {', '.join(map(str, flat))} have the same response on every selected unit "
+                         "after z-scoring, so their correlation with other conditions is undefined")
     return np.corrcoef(zscored)
 
 

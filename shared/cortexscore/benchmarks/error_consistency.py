@@ -102,6 +102,7 @@ def score_error_consistency(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli
             "ceiling_method": spec.ceiling_method, "per_subject": np.asarray(raw.per_split).tolist(),
             "subjects": [str(subject) for subject in raw.attrs.get("rows", [])],
             "undefined_kappas": raw.attrs.get("undefined_kappas"), "scoring_stimuli": int(len(stimuli)),
-            "choice_counts": pd.Series(choices).value_counts().to_dict(), "cortexscore_version": __version__,
+            "choice_counts": {str(label): int(count) for label, count in pd.Series(choices).value_counts().items()},
+            "cortexscore_version": __version__,
         },
     )

@@ -100,18 +100,36 @@ def ingest_all(store: ObjectStore, mirror_dir: Path | str, log: Callable[[str], 
     return specs
 
 
-def run_ingest_command(mirror: Path | None, store_url: str | None) -> int:
-    """``cortexscore ingest [--mirror DIR]``: ingest into ``store_url`` (default: the store's own setting).
+def object_store_url(store_url: str | None) -> str:
+    """The object store to ingest into: ``store_url`` when it names one, else the store service's own.
 
-    The store URL falls back to ``STORE_OBJECT_STORE``, then ``var/store``;
-    S3 keys come from ``STORE_S3_ACCESS_KEY`` / ``STORE_S3_SECRET_KEY``.
+    An ``http(s)://`` URL names the store *service*, which serves its object
+    store read-only; ingest then writes to that object store directly, taken
+    from ``STORE_OBJECT_STORE`` or ``$STORE_VAR_DIR/store`` (default ``var/store``)
+    as the service does.
+
+    >>> object_store_url("s3://127.0.0.1:9000/benchmarks")
+    's3://127.0.0.1:9000/benchmarks'
+    >>> object_store_url("http://127.0.0.1:8001")
+    'var/store'
+    """
+    if store_url and not store_url.startswith(("http://", "https://")):
+        return store_url
+    return os.environ.get("STORE_OBJECT_STORE") or str(Path(os.environ.get("STORE_VAR_DIR") or "var") / "store")
+
+
+def run_ingest_command(mirror: Path | None, store_url: str | None) -> int:
+    """``cortexscore ingest [--mirror DIR]``: ingest into the object store that ``store_url`` names.
+
+    See :func:`object_store_url`; S3 keys come from ``STORE_S3_ACCESS_KEY`` /
+    ``STORE_S3_SECRET_KEY``. The mirror defaults to ``../shared/data`` next to
+    the repository.
     Returns the process exit code: 0 on success, 1 on a verification or
     storage failure.
     """
     from cortexscore.storage import ChecksumMismatch, StorageError
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    url = store_url or os.environ.get("STORE_OBJECT_STORE") or str(Path(os.environ.get("STORE_VAR_DIR", "var")) / "store")
+    url = object_store_url(store_url)
     mirror = Path(mirror) if mirror is not None else DEFAULT_MIRROR
     try:
         store = open_store(url, access_key=os.environ.get("STORE_S3_ACCESS_KEY", ""),

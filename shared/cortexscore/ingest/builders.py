@@ -44,7 +44,7 @@ def stratified_split(labels, public_fraction: float, seed: int = SPLIT_SEED) -> 
     Examples
     --------
     >>> split = stratified_split(["a"] * 10 + ["b"] * 20, 0.3)
-    >>> (split[:10] == "public").sum(), (split[10:] == "public").sum()
+    >>> int((split[:10] == "public").sum()), int((split[10:] == "public").sum())
     (3, 6)
     """
     labels = np.asarray(labels)

@@ -89,17 +89,23 @@ def group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> tuple[n
     --------
     >>> sums, counts = group_sums(np.array([[1.], [np.nan], [3.]]), np.array([2, 0, 2]), 3)
     >>> sums.ravel().tolist(), counts.ravel().tolist()
-    ([0.0, 0.0, 4.0], [0.0, 0.0, 2.0])
+    ([0.0, 0.0, 4.0], [0, 0, 2])
     """
     order = np.argsort(groups, kind="stable")
     present, starts = np.unique(groups[order], return_index=True)
     ordered = np.asarray(values[order], dtype=np.float64)  # one copy, zeroed at the NaNs in place
     observed = ~np.isnan(ordered)
     ordered[~observed] = 0.0
+    if len(present) == len(groups):  # one row per group (e.g. per repetition and stimulus): nothing to add up
+        group_sums, group_counts = ordered, observed.astype(np.int32)
+    else:
+        group_sums = np.add.reduceat(ordered, starts, axis=0)
+        group_counts = np.add.reduceat(observed, starts, axis=0, dtype=np.int32)
+    if len(present) == n_groups:
+        return group_sums, group_counts
     sums = np.zeros((n_groups, values.shape[1]))
-    counts = np.zeros((n_groups, values.shape[1]))
-    sums[present] = np.add.reduceat(ordered, starts, axis=0)
-    counts[present] = np.add.reduceat(observed, starts, axis=0, dtype=np.float64)
+    counts = np.zeros((n_groups, values.shape[1]), dtype=np.int32)
+    sums[present], counts[present] = group_sums, group_counts
     return sums, counts
 
 
@@ -257,13 +263,28 @@ def gram_matrix(values: np.ndarray) -> np.ndarray:
 
 
 def center_gram(gram: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """Block of the Gram matrix after centering the features by their mean over ``columns``.
+    """Block of the Gram matrix after centring the features by their mean over the ``columns`` stimuli.
 
-    For X with Gram G, returns (X[rows] - m)(X[columns] - m)^T where m is the mean of X[columns].
+    For X with (symmetric) Gram G, returns (X[rows] - m)(X[columns] - m)^T with m the mean of X[columns]:
+    G[rows, columns] - G[rows] w - (G[columns] w)^T + w^T G w, with w the averaging weights of ``columns``.
+    Only the block itself is allocated.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).normal(size=(5, 3))
+    >>> centred = x[[0, 1]] - x[[2, 3, 4]].mean(axis=0)
+    >>> bool(np.allclose(center_gram(x @ x.T, np.array([0, 1]), np.array([2, 3, 4])),
+    ...                  centred @ (x[[2, 3, 4]] - x[[2, 3, 4]].mean(axis=0)).T))
+    True
     """
+    weights = np.zeros(len(gram))
+    weights[columns] = 1.0 / len(columns)
+    means = gram @ weights  # each stimulus' mean inner product with the columns' stimuli
     block = gram[np.ix_(rows, columns)]
-    column_means = gram[np.ix_(columns, columns)].mean(axis=0)
-    return block - block.mean(axis=1, keepdims=True) - column_means + column_means.mean()
+    block -= means[rows, None]
+    block -= means[columns]
+    block += means[columns].mean()
+    return block
 
 
 def stratification_labels(source: xr.DataArray, target: xr.DataArray, sorted_ids: np.ndarray,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
+from threadpoolctl import threadpool_limits
 
 _EPS = np.finfo(np.float64).eps
 
@@ -54,9 +55,15 @@ def kernel_pls_predict(train_gram: np.ndarray, test_gram: np.ndarray, target_tra
     >>> bool(np.allclose(ours, reference, atol=1e-10))
     True
     """
+    gram_targets = train_gram @ target_train          # G = Kk Yk
+    # The component loop is thousands of tiny products; BLAS threads only add wake-up latency to them.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_predict(train_gram, test_gram, target_train, gram_targets, n_components, max_iter, tol)
+
+
+def _fit_predict(train_gram, test_gram, target_train, gram_targets, n_components, max_iter, tol):
     n_train, n_targets = target_train.shape
     targets = target_train.copy()                     # Yk, deflated in place
-    gram_targets = train_gram @ targets               # G = Kk Yk
     scores, a_weights, y_loadings = [], [], []        # t, Q_k a (so w = Xc^T Q_k a), y loadings
     for _ in range(n_components):
         near_zero = np.all(np.abs(targets) < 10 * _EPS, axis=0)

@@ -55,5 +55,21 @@ def reduce_for_selection(features: np.ndarray, n_components: int = SELECTION_COM
     if features.shape[1] <= n_components:
         return features
     components = min(n_components, features.shape[0])
+    if features.shape[1] > 4 * features.shape[0]:
+        return _gram_pca_scores(features, components)
     pca = PCA(n_components=components, random_state=random_state)
     return pca.fit_transform(features).astype(np.float32, copy=False)
+
+
+def _gram_pca_scores(features: np.ndarray, n_components: int) -> np.ndarray:
+    """PCA scores from the stimuli x stimuli Gram matrix: the same projection as PCA, but costing
+    n_stimuli**2 * n_features instead of an SVD over the (much wider) feature axis."""
+    centred = features - features.mean(axis=0, dtype=np.float64).astype(features.dtype)
+    gram = centred.astype(np.float64) @ centred.T.astype(np.float64)
+    eigenvalues, eigenvectors = np.linalg.eigh(gram)
+    order = np.argsort(eigenvalues)[::-1][:n_components]
+    eigenvalues, eigenvectors = np.clip(eigenvalues[order], 0, None), eigenvectors[:, order]
+    # A fixed sign per component keeps the result deterministic; the regressions that follow are
+    # invariant to it, as they are to any rotation of the feature space.
+    signs = np.sign(eigenvectors[np.abs(eigenvectors).argmax(axis=0), np.arange(eigenvectors.shape[1])])
+    return (eigenvectors * signs * np.sqrt(eigenvalues)).astype(np.float32)

@@ -1,0 +1,76 @@
+"""deploy/ is valid: compose.yaml through `docker compose config`, the Kubernetes manifests against the API schemas."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+DEPLOY = ROOT / "deploy"
+KUBERNETES_VERSION = "1.30.0"
+
+
+def compose_command() -> list[str]:
+    """The Compose CLI: the `docker compose` plugin, else Debian's `docker-compose` (apt-get install docker-compose)."""
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    pytest.skip("neither the docker compose plugin nor docker-compose is installed (apt-get install docker-compose)")
+
+
+def compose_config(*env_file: str) -> subprocess.CompletedProcess:
+    command = [*compose_command(), *(["--env-file", env_file[0]] if env_file else []),
+               "-f", str(DEPLOY / "compose.yaml"), "config"]
+    # cwd outside deploy/, so a developer's deploy/.env cannot fill in the secrets for the first test.
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT / "tests")
+
+
+def test_compose_file_is_valid_and_needs_its_secrets():
+    missing = compose_config()
+    assert missing.returncode != 0 and "deploy/.env" in missing.stderr, missing.stderr
+    result = compose_config(str(DEPLOY / ".env.example"))
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert {"postgres", "minio", "submission_api", "benchmark_store", "scorer", "scorer-gpu"} <= set(services)
+    api = services["submission_api"]["environment"]
+    assert api["API_ALLOW_ANONYMOUS"] == "false"
+    assert api["API_DATABASE_URL"].startswith("postgresql+psycopg://")
+    # Scorers reach the API and the store on the internal network only, and publish no port.
+    assert set(services["scorer"]["networks"]) == {"jobs"} and "ports" not in services["scorer"]
+    assert yaml.safe_load(result.stdout)["networks"]["jobs"]["internal"] is True
+
+
+def manifests() -> list[tuple[str, dict]]:
+    return [(path.name, document) for path in sorted((DEPLOY / "k8s").glob("*.yaml"))
+            for document in yaml.safe_load_all(path.read_text()) if document]
+
+
+@pytest.mark.parametrize("name,document", manifests(), ids=lambda value: value if isinstance(value, str) else "")
+def test_kubernetes_manifest_matches_the_api_schema(name, document):
+    kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+
+
+def test_kubernetes_deployment_has_every_piece():
+    kinds = {(document["kind"], document["metadata"]["name"]) for _, document in manifests()}
+    assert {("Deployment", "submission-api"), ("Deployment", "benchmark-store"), ("Deployment", "scorer"),
+            ("Service", "api"), ("Service", "store"), ("Secret", "cortexscore"),
+            ("HorizontalPodAutoscaler", "scorer")} <= kinds
+    [api] = [d for _, d in manifests() if d["kind"] == "Deployment" and d["metadata"]["name"] == "submission-api"]
+    env = {item["name"]: item.get("value") for item in api["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["API_ALLOW_ANONYMOUS"] == "false"
+
+
+def test_scorers_may_reach_only_the_api_the_store_and_dns():
+    [policy] = [d for _, d in manifests() if d["kind"] == "NetworkPolicy"
+                and d["spec"]["podSelector"].get("matchLabels") == {"app.kubernetes.io/name": "scorer"}]
+    assert "Egress" in policy["spec"]["policyTypes"]
+    targets = [(peer.get("podSelector", {}).get("matchLabels"), [port["port"] for port in rule["ports"]])
+               for rule in policy["spec"]["egress"] for peer in rule["to"]]
+    assert targets == [({"app.kubernetes.io/name": "submission-api"}, [8000]),
+                       ({"app.kubernetes.io/name": "benchmark-store"}, [8001]),
+                       ({"k8s-app": "kube-dns"}, [53, 53])]
