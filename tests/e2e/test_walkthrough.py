@@ -2,6 +2,10 @@
 import math
 import sqlite3
 
+import pytest
+
+from cortexscore.conventions import ceil_score
+
 from tests.conftest import EXAMPLES, zip_folder
 
 
@@ -21,14 +25,16 @@ def test_tutorial_custom_model_gets_real_scores(platform, custom_model_zip):
         assert score["status"] == "succeeded", score
         for name in ("raw", "ceiling", "ceiled", "error", "ceiling_error"):
             assert isinstance(score[name], float) and math.isfinite(score[name]), (name, score)
-        assert 0 < score["ceiling"] < 1
-        assert score["ceiled"] == score["raw"] ** 2 / score["ceiling"]
-        assert score["convention"] == "r2_over_ceiling"
-        assert score["layer"] in ("conv1", "relu1", "relu2")
+        assert 0 < score["ceiling"] <= 1
+        assert score["ceiled"] == pytest.approx(float(ceil_score(score["raw"], score["ceiling"], score["convention"])))
         provenance = score["provenance"]
         assert provenance["benchmark_version"] == score["benchmark_version"]
-        assert set(provenance["layer_scores"]) == {"conv1", "relu1", "relu2"}
-        assert provenance["seeds"] and provenance["cortexscore_version"]
+        if provenance["kind"] == "behavior":
+            assert score["layer"] == "logits"
+        else:
+            assert score["layer"] in ("conv1", "relu1", "relu2")
+            assert set(provenance["layer_scores"]) == {"conv1", "relu1", "relu2"}
+        assert provenance["cortexscore_version"] and provenance["zip_sha256"]
     with platform.client() as client:
         status = client.get(f"/submissions/{created['id']}").json()
         assert status["status"] == "completed" and status["created_at"]
