@@ -58,13 +58,14 @@ def run_ours(case_path: str, metric: str, out_path: str) -> None:
         "stimulus_id": ("presentation", data["trial_ids"]), "repetition": ("presentation", data["repetition"])})
     source = xr.DataArray(data["source"], dims=("presentation", "neuroid"),
                           coords={"stimulus_id": ("presentation", data["source_ids"])})
-    # Build the metric first, so its module imports are not counted as its memory.
-    compute = (lambda: load_ceiling(metric)(trials)) if metric == "internal_consistency" else (
-        lambda: load_metric(metric)(source, trials))
-    load_ceiling(metric) if metric == "internal_consistency" else load_metric(metric)
+    # Build the metric before measuring, so its module imports are not counted, as reference_driver.py does.
+    if metric == "internal_consistency":
+        compute, inputs = load_ceiling(metric), (trials,)
+    else:
+        compute, inputs = load_metric(metric), (source, trials)
     rss_before = current_rss()
     started = time.perf_counter()
-    score = compute()
+    score = compute(*inputs)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss_before
     Path(out_path).write_text(json.dumps({metric: {"value": score.value, "error": score.error,

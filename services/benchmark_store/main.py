@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.ingest import ingest_all
+from cortexscore.observability import configure_logging, instrument, uvicorn_log_config
 from cortexscore.storage import ObjectNotFound, ObjectStore, StorageError, open_store
 
 from benchmark_store.catalog import get_benchmark, list_benchmarks
@@ -103,6 +104,7 @@ def create_app(settings: StoreSettings | None = None) -> FastAPI:
 
         return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "5"})
 
+    instrument(app, "benchmark_store")
     return app
 
 
@@ -110,8 +112,9 @@ def main() -> None:
     import uvicorn
 
     settings = get_settings()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    configure_logging("benchmark_store")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                log_config=uvicorn_log_config("benchmark_store"))
 
 
 if __name__ == "__main__":

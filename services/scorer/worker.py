@@ -18,6 +18,7 @@ from cortexscore.benchmarks.scoring import procedure, score_activations
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.data import load_assembly, load_stimulus_set
 from cortexscore.jobs import JobLease
+from cortexscore.observability import configure_logging, serve_metrics
 from cortexscore.score import Score
 from cortexscore.storage import ChecksumMismatch, StorageError
 
@@ -238,8 +239,8 @@ class Worker:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging("scorer")
+    serve_metrics("SCORER_METRICS_PORT")
     settings = get_settings()
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     worker = Worker(settings)

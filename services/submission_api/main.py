@@ -8,11 +8,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from cortexscore.observability import configure_logging, uvicorn_log_config
 from cortexscore.storage import StorageError, open_store
 
 from submission_api.catalogue import Catalogue
 from submission_api.config import ApiSettings, get_settings
-from submission_api.hardening import LeaseSweeper, install_security
+from submission_api.hardening import LeaseSweeper, document_error_shapes, install_security
+from submission_api.metrics import install_metrics
 from submission_api.db import Base, make_engine, make_sessionmaker
 from submission_api.routes import jobs, leaderboard, platform, submissions, users
 from submission_api.services.users import ensure_admin
@@ -47,6 +49,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
                                  secret_key=settings.s3_secret_key.get_secret_value())
     app.state.catalogue = Catalogue(settings.store_url)
     install_security(app, settings)
+    document_error_shapes(app)
+    install_metrics(app)
     app.include_router(platform.router)
     app.include_router(submissions.router)
     app.include_router(jobs.router)
@@ -73,9 +77,10 @@ def main() -> None:
     import uvicorn
 
     settings = get_settings()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging("submission_api")
     logging.getLogger("uvicorn.access").addFilter(_QuietScorerPolling())
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                log_config=uvicorn_log_config("submission_api"))
 
 
 if __name__ == "__main__":

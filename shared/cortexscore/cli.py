@@ -130,7 +130,7 @@ def submit(
         except TimeoutError as error:
             raise _fail(str(error), EXIT_FAILED) from None
     if json_output:
-        console.print_json(json.dumps(scores))
+        print(json.dumps(scores, indent=2))
     else:
         console.print(score_table(scores))
         _print_aggregate(scores)

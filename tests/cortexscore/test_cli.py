@@ -34,8 +34,11 @@ def test_submit_wait_prints_the_score_table_and_exits_0_when_completed(scored_pl
     assert "succeeded" in row and re.search(r"0\.\d{4}.*(conv1|relu1|relu2)", row), row
     assert re.search(r"my-model: average 0\.\d{4}, neural 0\.\d{4}, IT 0\.\d{4}", result.stdout)
     submission = submitted_id(result)
-    scores = json.loads(cortexscore("scores", submission, "--json", *owner).stdout)
+    printed = cortexscore("scores", submission, "--json", *owner).stdout
+    scores = json.loads(printed)
     assert scores["status"] == "completed" and [entry["status"] for entry in scores["scores"]] == ["succeeded"]
+    average = scores["aggregate"]["my-model"]["average"]
+    assert f"average {average:.4f}" in result.stdout
     status = cortexscore("status", submission, *owner)
     assert status.returncode == 0 and "completed" in status.stdout
     assert "committed layer" in cortexscore("logs", submission, *owner).stdout
@@ -86,3 +89,26 @@ def test_check_and_local_score_on_the_synthetic_benchmark(tmp_path):
     assert scored.returncode == 0, scored.stderr
     assert re.search(r"my-model\s+│\s+0\.\d{4}\s+│\s+0\.\d{4}", scored.stdout), scored.stdout
     assert "public data only (100 stimuli)" in scored.stdout
+
+
+def test_the_ci_example_fails_the_build_below_the_threshold(tmp_path):
+    """examples/ci/check_threshold.py on the scores JSON the CLI prints."""
+    scores = {"submission_id": "s", "status": "completed", "aggregate": {"my-model": {"average": 0.25, "IT": 0.5}},
+              "scores": [{"model": "my-model", "benchmark": "B.IT", "ceiled": 0.5, "status": "succeeded"}]}
+    path = tmp_path / "scores.json"
+    path.write_text(json.dumps(scores))
+    script = EXAMPLES / "ci" / "check_threshold.py"
+
+    def check(*args, document=None):
+        if document is not None:
+            path.write_text(json.dumps(document))
+        return subprocess.run([sys.executable, str(script), str(path), *args], capture_output=True, text=True)
+
+    assert check("--min", "0.2").returncode == 0
+    below = check("--min", "0.3")
+    assert below.returncode == 1 and "average 0.2500 is below the threshold 0.3000" in below.stderr
+    assert check("--min", "0.45", "--node", "IT").returncode == 0
+    assert check("--min", "0.6", "--benchmark", "B.IT").returncode == 1
+    assert check("--min", "0.1", "--node", "V1").returncode == 1
+    failed = check("--min", "0", document={**scores, "status": "failed"})
+    assert failed.returncode == 1 and "not completed" in failed.stderr
