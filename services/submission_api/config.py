@@ -32,9 +32,12 @@ class ApiSettings(BaseSettings):
     webhook_poll_seconds: float = 1.0
     max_upload_bytes: int = 512 << 20
     lease_seconds: float = 60.0
-    max_attempts: int = 3
+    # Attempts per job for platform failures (scorer died, store down); backoff doubles each time.
+    max_attempts: int = 5
     retry_backoff_seconds: float = 5.0
     sweep_seconds: float = 5.0
+    # Upload leftovers (temp files, zips with no submission row) older than this are removed at start-up.
+    leftover_seconds: float = 600.0
     cors_origins: list[str] = []
 
     @property

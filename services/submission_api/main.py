@@ -16,6 +16,7 @@ from submission_api.config import ApiSettings, get_settings
 from submission_api.hardening import LeaseSweeper, document_error_shapes, install_security
 from submission_api.metrics import install_metrics
 from submission_api.db import Base, make_engine, make_sessionmaker
+from submission_api.services.submissions import remove_upload_leftovers
 from submission_api.routes import jobs, leaderboard, platform, submissions, users
 from submission_api.services.users import ensure_admin
 from submission_api.services.webhooks import WebhookDispatcher
@@ -48,6 +49,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.store = open_store(settings.object_store_url, access_key=settings.s3_access_key,
                                  secret_key=settings.s3_secret_key.get_secret_value())
     app.state.catalogue = Catalogue(settings.store_url)
+    with app.state.sessionmaker() as session:
+        removed = remove_upload_leftovers(session, store=app.state.store, tmp_dir=settings.var_dir / "tmp",
+                                          older_than_seconds=settings.leftover_seconds)
+    if removed:
+        log.info("removed %d leftover(s) of uploads cut short by an earlier crash", removed)
     install_security(app, settings)
     document_error_shapes(app)
     install_metrics(app)

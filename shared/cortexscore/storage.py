@@ -44,6 +44,7 @@ class ObjectStore(Protocol):
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
     def keys(self, prefix: str = "") -> list[str]: ...
+    def modified(self, key: str) -> float: ...
 
 
 def sha256_file(path: Path) -> str:
@@ -116,6 +117,13 @@ class FilesystemStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def modified(self, key: str) -> float:
+        """When the object was written, as a Unix timestamp."""
+        source = self._path(key)
+        if not source.is_file():
+            raise ObjectNotFound(key)
+        return source.stat().st_mtime
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -190,6 +198,10 @@ class S3Store:
     def stat(self, key: str) -> ObjectInfo:
         info = self._call(self.client.stat_object, self.bucket, _check_key(key))
         return ObjectInfo(key, info.size)
+
+    def modified(self, key: str) -> float:
+        info = self._call(self.client.stat_object, self.bucket, _check_key(key))
+        return info.last_modified.timestamp()
 
     def exists(self, key: str) -> bool:
         try:

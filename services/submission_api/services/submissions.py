@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import secrets
+import time
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,6 +55,26 @@ def create_submission(
         store.delete(zip_key)
         raise
     return submission
+
+
+def remove_upload_leftovers(session: Session, *, store: ObjectStore, tmp_dir: Path,
+                            older_than_seconds: float = 600) -> int:
+    """Delete what uploads cut short by a crash left: temporary files, and stored zips with no submission row.
+
+    Only leftovers older than ``older_than_seconds`` go, so uploads in flight on other replicas are safe.
+    """
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for path in tmp_dir.glob("*.upload"):
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    known = set(session.scalars(select(Submission.zip_key)))
+    for key in store.keys("submissions/"):
+        if key not in known and store.modified(key) < cutoff:
+            store.delete(key)
+            removed += 1
+    return removed
 
 
 def get_submission(session: Session, submission_id: str) -> Submission | None:

@@ -1,9 +1,9 @@
 """Shared validation and numerics for metrics and ceilings.
 
 One validator, :func:`check_assembly`, turns an ``xarray.DataArray`` into a
-float64 ``presentation x neuroid`` numpy matrix plus its stimulus ids, and
-raises a ``ValueError`` that says exactly what is wrong. Everything numeric
-after that works on plain numpy arrays.
+``presentation x neuroid`` numpy matrix (in its own dtype, without copying),
+and raises a ``ValueError`` that says exactly what is wrong. Everything
+numeric after that works on plain numpy arrays, in float64.
 """
 from __future__ import annotations
 
@@ -97,15 +97,15 @@ def group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> tuple[n
     observed = ~np.isnan(ordered)
     ordered[~observed] = 0.0
     if len(present) == len(groups):  # one row per group (e.g. per repetition and stimulus): nothing to add up
-        group_sums, group_counts = ordered, observed.astype(np.int32)
+        present_sums, present_counts = ordered, observed.astype(np.int32)
     else:
-        group_sums = np.add.reduceat(ordered, starts, axis=0)
-        group_counts = np.add.reduceat(observed, starts, axis=0, dtype=np.int32)
+        present_sums = np.add.reduceat(ordered, starts, axis=0)
+        present_counts = np.add.reduceat(observed, starts, axis=0, dtype=np.int32)
     if len(present) == n_groups:
-        return group_sums, group_counts
+        return present_sums, present_counts
     sums = np.zeros((n_groups, values.shape[1]))
     counts = np.zeros((n_groups, values.shape[1]), dtype=np.int32)
-    sums[present], counts[present] = group_sums, group_counts
+    sums[present], counts[present] = present_sums, present_counts
     return sums, counts
 
 

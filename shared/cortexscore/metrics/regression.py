@@ -105,10 +105,15 @@ def _pls_predictor(gram: np.ndarray, n_components: int = 25, *, n_features: int)
         raise ValueError(
             f"PLS with n_components={n_components} needs a source with at least {n_components} features, "
             f"got {n_features}; pass n_components={n_features} or use a wider layer.")
+
     def predict(train, test, target_train):
         return kernel_pls_predict(center_gram(gram, train, train), center_gram(gram, test, train),
                                   target_train, n_components=n_components)
     return predict
+
+
+# The regression-specific options each metric accepts.
+REGRESSION_OPTIONS = {"pls": ("n_components",), "ridge": ("alpha",), "linear": (), "ridgecv": ("alphas",)}
 
 
 class RegressionCorrelation:
@@ -150,6 +155,16 @@ class RegressionCorrelation:
 
     def __init__(self, *, regression: str, splits: int = 10, train_size: float = 0.9,
                  stratification_coord: str | None = None, random_state: int = 1, **regression_options):
+        if regression not in REGRESSION_OPTIONS:
+            raise ValueError(f"Unknown regression {regression!r}; choose one of: {', '.join(REGRESSION_OPTIONS)}.")
+        unknown = sorted(set(regression_options) - set(REGRESSION_OPTIONS[regression]))
+        if unknown:
+            raise ValueError(
+                f"Unknown options {unknown} for {regression!r}; it takes splits, train_size, stratification_coord, "
+                f"random_state{''.join(', ' + name for name in REGRESSION_OPTIONS[regression])}.")
+        if not (isinstance(splits, int) and splits >= 1 and 0 < train_size < 1):
+            raise ValueError(f"splits must be a positive integer and 0 < train_size < 1, got splits={splits!r}, "
+                             f"train_size={train_size!r}.")
         self.regression = regression
         self.options = dict(splits=splits, train_size=train_size, stratification_coord=stratification_coord,
                             random_state=random_state, **regression_options)

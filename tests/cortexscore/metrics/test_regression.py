@@ -152,3 +152,10 @@ def test_a_wide_source_is_never_copied_whole(name):
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < source.nbytes, f"peak {peak / 1e6:.0f} MB for a {source.nbytes / 1e6:.0f} MB source"
+
+
+def test_options_are_checked_when_the_metric_is_built():
+    with pytest.raises(ValueError, match=r"Unknown options \['alpha'\] for 'pls'; it takes .*n_components"):
+        load_metric("pls", alpha=1.0)
+    with pytest.raises(ValueError, match="0 < train_size < 1"):
+        load_metric("ridge", train_size=1.5)
