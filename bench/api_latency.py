@@ -4,9 +4,9 @@ The real API process (uvicorn, one worker) on SQLite and on a throwaway
 PostgreSQL, side by side with a bare FastAPI route that returns the same JSON
 from memory: the difference is what the database, the ORM and validation cost.
 Each poller asks for a random submission, waits ``--interval`` seconds, and
-asks again, as ``cortexscore submit --wait`` does. Writes bench/results/api_latency.json.
+asks again: twice as often as ``cortexscore submit --wait`` (every 2 s). Writes bench/results/api_latency.json.
 
-    .venv/bin/python bench/api_latency.py [--submissions 10000] [--pollers 64] [--seconds 20] [--interval 0.25]
+    .venv/bin/python bench/api_latency.py [--submissions 10000] [--pollers 64] [--seconds 20] [--interval 1.0]
 """
 from __future__ import annotations
 
@@ -85,13 +85,13 @@ def populate(url: str, count: int) -> list[str]:
     return ids
 
 
-def start(command: list[str], env: dict, port: int) -> subprocess.Popen:
-    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, cwd=ROOT)
+def start(command: list[str], env: dict, port: int, log: Path) -> subprocess.Popen:
+    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=open(log, "wb"),
+                               stderr=subprocess.STDOUT, cwd=ROOT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{command} exited:\n{process.stderr.read().decode()[-3000:]}")
+            raise RuntimeError(f"{command} exited:\n{log.read_text()[-3000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
                 return process
@@ -105,8 +105,8 @@ def start(command: list[str], env: dict, port: int) -> subprocess.Popen:
 def start_api(var: Path, database_url: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {"PORT": str(port), "API_VAR_DIR": str(var), "API_DATABASE_URL": database_url,
-           "API_STORE_URL": "http://127.0.0.1:9", "CORTEXSCORE_LOG_FORMAT": "text"}
-    return start([sys.executable, "-m", "submission_api"], env, port), f"http://127.0.0.1:{port}"
+           "API_STORE_URL": "http://127.0.0.1:9"}
+    return start([sys.executable, "-m", "submission_api"], env, port, var / "api.log"), f"http://127.0.0.1:{port}"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -153,17 +153,18 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=10_000)
     parser.add_argument("--pollers", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--interval", type=float, default=0.25)
+    parser.add_argument("--interval", type=float, default=1.0)
     args = parser.parse_args()
     results = {"setup": {"submissions": args.submissions, "pollers": args.pollers, "seconds": args.seconds,
                          "poll_interval_seconds": args.interval, "cpus": os.cpu_count(),
                          "server": "uvicorn, 1 worker, loopback"}}
     with tempfile.TemporaryDirectory() as tmp, ThrowawayPostgres() as postgres:
+        Path(tmp, "sqlite").mkdir()
         databases = {"sqlite": f"sqlite:///{tmp}/sqlite/cortexscore.db",
                      "postgres": create_database(postgres.url, "bench")}
-        Path(tmp, "sqlite").mkdir()
         for name, database_url in databases.items():
             ids = populate(database_url, args.submissions)
+            (Path(tmp) / name).mkdir(exist_ok=True)
             api, url = start_api(Path(tmp) / name, database_url)
             try:
                 body = httpx.get(f"{url}/submissions/{ids[0]}/scores").content
@@ -173,7 +174,8 @@ def main() -> None:
                 api.wait(10)
         Path(tmp, "body.json").write_bytes(body)
         port = free_port()
-        bare = start([sys.executable, "-c", BARE_APP, str(port), str(Path(tmp, "body.json"))], {}, port)
+        bare = start([sys.executable, "-c", BARE_APP, str(port), str(Path(tmp, "body.json"))], {}, port,
+                     Path(tmp, "bare.log"))
         try:
             results["bare"] = measure("bare", f"http://127.0.0.1:{port}", ids, args)
         finally:

@@ -114,7 +114,9 @@ def main() -> None:
     settings = get_settings()
     configure_logging("benchmark_store")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                log_config=uvicorn_log_config("benchmark_store"))
+                log_config=uvicorn_log_config("benchmark_store"),
+                # Longer than any client keeps an idle connection, so the server never closes one mid-request.
+                timeout_keep_alive=75)
 
 
 if __name__ == "__main__":

@@ -86,7 +86,9 @@ def main() -> None:
     configure_logging("submission_api")
     logging.getLogger("uvicorn.access").addFilter(_QuietScorerPolling())
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                log_config=uvicorn_log_config("submission_api"))
+                log_config=uvicorn_log_config("submission_api"),
+                # Longer than any client keeps an idle connection, so the server never closes one mid-request.
+                timeout_keep_alive=75)
 
 
 if __name__ == "__main__":

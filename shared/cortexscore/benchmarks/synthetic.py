@@ -18,6 +18,7 @@ from PIL import Image
 from cortexscore.models.preprocessing import load_preprocess_images
 
 IDENTIFIER = "Synthetic2026.IT-pls"
+METRICS = ("pls", "ridge")
 STIMULUS_SET_IDENTIFIER = "synthetic2026"
 ASSEMBLY_IDENTIFIER = "synthetic2026.IT"
 VERSION = 1
@@ -114,10 +115,14 @@ def generate(out_dir: Path) -> tuple[pd.DataFrame, Path, xr.DataArray]:
     return table, image_dir, assembly
 
 
-def benchmark_fields() -> dict:
-    """The catalogue fields of the synthetic benchmark, apart from its files and ceiling."""
+def benchmark_fields(metric: str = "pls") -> dict:
+    """The catalogue fields of a synthetic benchmark, apart from its files and ceiling.
+
+    Every metric variant shares the one stimulus set, so a model runs over it once for all of them.
+    """
     return dict(
-        identifier=IDENTIFIER, version=VERSION, region="IT", kind="neural", metric="pls",
+        identifier=IDENTIFIER.replace("-pls", f"-{metric}"), version=VERSION, region="IT", kind="neural",
+        metric=metric,
         metric_options={}, ceiling_method="internal_consistency", convention="r2_over_ceiling",
         visual_degrees=8.0, leaderboard=False, synthetic=True, public=True, num_stimuli=N_STIMULI,
         citation="CortexScore synthetic benchmark: a noisy linear readout of a fixed random conv-net",

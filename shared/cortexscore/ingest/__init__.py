@@ -21,12 +21,16 @@ from cortexscore.data import write_assembly, write_stimulus_set
 from cortexscore.ingest.builders import BUILDERS, Packaged
 from cortexscore.ingest.catalog import catalog_key, ceiling_of, data_ref, register_benchmark
 from cortexscore.ingest.manifest import DATASETS, Dataset, verify_dataset
-from cortexscore.storage import ObjectStore, open_store
+from cortexscore.storage import ChecksumMismatch, ObjectStore, StorageError, open_store
 
 logger = logging.getLogger("cortexscore.ingest")
 
 # The mirror of the source URLs on the project machines, relative to the repository root.
 DEFAULT_MIRROR = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+
+
+class IngestError(RuntimeError):
+    """Some datasets of the mirror failed verification; the others were ingested."""
 
 
 def _read_spec(store: ObjectStore, key: str) -> BenchmarkSpec:
@@ -88,15 +92,24 @@ def ingest_all(store: ObjectStore, mirror_dir: Path | str, log: Callable[[str], 
     """Ingest every pinned dataset found in ``mirror_dir``; log one line for each dataset that is missing.
 
     Returns the catalogue entries of every benchmark of every dataset found,
-    whether ingested now or before.
+    whether ingested now or before. A dataset whose files are missing or fail
+    their sha256 is logged and left out; IngestError names them all at the end.
     """
     mirror_dir = Path(mirror_dir)
     specs: list[BenchmarkSpec] = []
+    failures: list[str] = []
     for dataset in DATASETS:
         if not (mirror_dir / dataset.folder).is_dir():
             log(f"skipping {dataset.name}: {mirror_dir / dataset.folder} does not exist; get it from {dataset.urls}")
             continue
-        specs.extend(ingest_dataset(store, mirror_dir, dataset, log))
+        try:
+            specs.extend(ingest_dataset(store, mirror_dir, dataset, log))
+        except (ChecksumMismatch, FileNotFoundError) as error:
+            # A damaged dataset must not keep the others out of the catalogue.
+            log(f"failed {dataset.name}: {error}")
+            failures.append(str(error))
+    if failures:
+        raise IngestError(f"{len(failures)} dataset(s) failed verification: " + "; ".join(failures))
     return specs
 
 
@@ -127,19 +140,18 @@ def run_ingest_command(mirror: Path | None, store_url: str | None) -> int:
     Returns the process exit code: 0 on success, 1 on a verification or
     storage failure.
     """
-    from cortexscore.storage import ChecksumMismatch, StorageError
-
     url = object_store_url(store_url)
     mirror = Path(mirror) if mirror is not None else DEFAULT_MIRROR
     try:
         store = open_store(url, access_key=os.environ.get("STORE_S3_ACCESS_KEY", ""),
                            secret_key=os.environ.get("STORE_S3_SECRET_KEY", ""))
         specs = ingest_all(store, mirror, print)
-    except (ChecksumMismatch, FileNotFoundError, StorageError, ValueError) as error:
+    except (IngestError, StorageError, ValueError) as error:
         print(f"ingest failed: {error}")
         return 1
     print(f"{len(specs)} benchmarks in the catalogue at {url} from the mirror {mirror}")
     return 0
 
 
-__all__ = ["DATASETS", "DEFAULT_MIRROR", "ingest_all", "ingest_dataset", "run_ingest_command"]
+__all__ = ["DATASETS", "DEFAULT_MIRROR", "IngestError", "ingest_all", "ingest_dataset", "object_store_url",
+           "run_ingest_command"]

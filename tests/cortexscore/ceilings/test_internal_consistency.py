@@ -4,7 +4,7 @@ from sklearn.model_selection import ShuffleSplit
 
 from cortexscore.ceilings import ceiling_names, load_ceiling
 from cortexscore.ceilings.internal_consistency import spearman_brown
-from tests.cortexscore.assemblies import neural, with_repetitions
+from tests.cortexscore.metrics.assemblies import neural, with_repetitions
 
 
 def noisy_trials(seed=0, repetitions=6, stimuli=80, neuroids=10, noise=1.0):

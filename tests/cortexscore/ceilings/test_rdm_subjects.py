@@ -3,7 +3,7 @@ import pytest
 import scipy.stats
 
 from cortexscore.ceilings import load_ceiling
-from tests.cortexscore.assemblies import neural
+from tests.cortexscore.metrics.assemblies import neural
 
 
 def subjects_assembly(seed=0, subjects=4, noise=1.0):

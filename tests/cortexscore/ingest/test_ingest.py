@@ -10,10 +10,10 @@ import pytest
 
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.data import load_assembly
-from cortexscore.ingest import DEFAULT_MIRROR, ingest_all, ingest_dataset, run_ingest_command
+from cortexscore.ingest import DEFAULT_MIRROR, IngestError, ingest_all, ingest_dataset, run_ingest_command
 from cortexscore.ingest.builders import build_bashivan, stratified_split
 from cortexscore.ingest.catalog import catalog_key
-from cortexscore.ingest.manifest import BASHIVAN, COGGAN, DATASETS, dataset_files, verify_dataset
+from cortexscore.ingest.manifest import BASHIVAN, COGGAN, DATASETS, KRIEGESKORTE, dataset_files, verify_dataset
 from cortexscore.storage import ChecksumMismatch, FilesystemStore, fetch_verified
 
 needs_mirror = pytest.mark.skipif(not DEFAULT_MIRROR.is_dir(), reason=f"the data mirror {DEFAULT_MIRROR} is absent")
@@ -96,6 +96,15 @@ def test_a_corrupt_mirror_file_is_refused_before_anything_is_stored(tmp_path):
     with pytest.raises(ChecksumMismatch, match="dataset.pkl.*github.com/brain-score/vision"):
         ingest_dataset(store, mirror, COGGAN, print)
     assert store.keys() == []
+    # Next to a good dataset: the good one is ingested, the bad one named, and the command fails.
+    (mirror / KRIEGESKORTE.folder).symlink_to(DEFAULT_MIRROR / KRIEGESKORTE.folder)
+    lines: list[str] = []
+    with pytest.raises(IngestError, match="1 dataset.*dataset.pkl"):
+        ingest_all(store, mirror, lines.append)
+    assert [key.split("/")[1] for key in store.keys("catalog/")] == ["Kriegeskorte2008.IT-rdm",
+                                                                    "Kriegeskorte2008human.IT-rdm"]
+    assert any(line.startswith("failed Coggan2024: ") for line in lines)
+    assert run_ingest_command(mirror, str(tmp_path / "store")) == 1
 
 
 @needs_mirror

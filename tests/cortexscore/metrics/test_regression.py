@@ -6,7 +6,7 @@ from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
 from cortexscore.metrics import load_metric, metric_names
 from cortexscore.metrics.regression import DEFAULT_ALPHAS
-from tests.cortexscore.assemblies import neural, stimulus_names, with_repetitions
+from tests.cortexscore.metrics.assemblies import neural, stimulus_names, with_repetitions
 
 
 def linear_data(seed=0, stimuli=200, features=60, neuroids=12, noise=1.0):

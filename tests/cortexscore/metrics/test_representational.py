@@ -4,7 +4,7 @@ import scipy.stats
 
 from cortexscore.metrics import load_metric
 from cortexscore.metrics.representational import cka
-from tests.cortexscore.assemblies import neural, stimulus_names
+from tests.cortexscore.metrics.assemblies import neural, stimulus_names
 
 
 def random_pair(seed=0, stimuli=40):

@@ -1,0 +1,57 @@
+"""Two benchmarks on one stimulus set: the model's forward pass runs over that set once, counted in its own log."""
+import math
+
+from tests.zips import tutorial_files, write_zip
+
+COUNTING_MODEL = '''
+import functools
+import torch
+from model_tools.activations.pytorch import PytorchWrapper, load_preprocess_images
+
+
+class Counting(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv1 = torch.nn.Conv2d(3, 4, kernel_size=8, stride=8)
+
+    def forward(self, x):
+        print(f"FORWARD-CALL {x.shape[0]}", flush=True)
+        return self.conv1(x)
+
+
+model = PytorchWrapper(identifier="counting", model=Counting(),
+                       preprocessing=functools.partial(load_preprocess_images, image_size=64))
+
+
+def get_model_list():
+    return ["counting"]
+
+
+def get_model(name):
+    return model
+
+
+def get_layers(name):
+    return ["conv1"]
+
+
+def get_bibtex(name):
+    return ""
+'''
+
+
+def test_shared_stimulus_set_runs_through_the_model_once(platform, tmp_path):
+    path = write_zip(tmp_path / "counting.zip", tutorial_files(root="counting",
+                                                               **{"models/base_models.py": COUNTING_MODEL}))
+    with platform.client() as client, open(path, "rb") as handle:
+        created = client.post("/submissions", files={"file": handle},
+                              data={"benchmarks": "Synthetic2026.IT-pls,Synthetic2026.IT-ridge"}).json()
+    body = platform.wait_for(created["id"], timeout=600)
+    assert body["status"] == "completed" and all(s["status"] == "succeeded" for s in body["scores"]), body
+    with platform.client() as client:
+        log = client.get(f"/submissions/{created['id']}/logs").json()["log"]
+    batches = [int(line.split("FORWARD-CALL ")[1].split()[0]) for line in log.splitlines() if "FORWARD-CALL" in line]
+    assert sum(batches) == 400, "the 400 synthetic images should go through the model exactly once"
+    assert len(batches) == math.ceil(400 / 64)
+    assert log.count("reusing cached activations") == 1
