@@ -21,6 +21,7 @@ from cortexscore.jobs import JobLease
 from cortexscore.observability import configure_logging, serve_metrics
 from cortexscore.score import Score
 from cortexscore.storage import ChecksumMismatch, StorageError
+from cortexscore.submission_layout import declared_requirements, missing_requirements
 
 from scorer.activation_cache import ActivationCache
 from scorer.config import ScorerSettings, get_settings
@@ -219,6 +220,10 @@ class Worker:
             # The cache is hidden from the child: it gets its own copy of the zip.
             zip_path = shutil.copy(fetch(self.api, lease.zip_url, lease.zip_sha256, self.cache_dir, suffix=".zip"),
                                    work_dir / "submission.zip")
+            missing = missing_requirements(declared_requirements(zip_path))
+            if missing:
+                raise SubmissionFailure("the submission declares dependencies the scorers do not offer: "
+                                        + "; ".join(missing) + ". Remove them, or put the code you need in the zip")
             request = {"zip_path": str(zip_path), "model": lease.model, "batch_size": self.settings.batch_size,
                        "layer_mode": layer_mode,
                        "stimulus_sets": [{"key": "stimuli", "image_paths": list(table["filename"]),

@@ -30,6 +30,8 @@ class ApiSettings(BaseSettings):
     webhook_max_attempts: int = 10
     webhook_backoff_seconds: float = 5.0
     webhook_poll_seconds: float = 1.0
+    # Callback URLs may point at loopback/private addresses only in the embedded default; deploy/ turns this off.
+    webhook_allow_private_addresses: bool = True
     max_upload_bytes: int = 512 << 20
     lease_seconds: float = 60.0
     # Attempts per job for platform failures (scorer died, store down); backoff doubles each time.

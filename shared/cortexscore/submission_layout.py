@@ -252,3 +252,79 @@ def _resolve(node: ast.AST, defined: dict[str, ast.AST], depth: int = 0):
         return ast.literal_eval(node)
     except ValueError:
         return None
+
+
+# Names the compatibility shims answer to: a submission may declare them and still run unchanged.
+SHIMMED_DISTRIBUTIONS = {"model-tools", "brainscore", "brain-score", "brainscore-vision", "brainscore-core",
+                         "candidate-models", "cortexscore"}
+
+
+def declared_requirements(path: Path) -> list[tuple[str, str]]:
+    """The requirements a zip declares in ``requirements.txt`` and ``setup.py``'s ``install_requires``,
+    as (requirement, file) pairs, read without running anything.
+
+    >>> import tempfile, pathlib, zipfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "s.zip"
+    >>> with zipfile.ZipFile(path, "w") as archive:
+    ...     archive.writestr("s/setup.py", "from setuptools import setup\\nsetup(install_requires=['numpy>=1'])")
+    ...     archive.writestr("s/requirements.txt", "# pinned\\ntorch==2.13.0\\n-r other.txt\\n")
+    >>> declared_requirements(path)
+    [('torch==2.13.0', 's/requirements.txt'), ('numpy>=1', 's/setup.py')]
+    """
+    found: list[tuple[str, str]] = []
+    with zipfile.ZipFile(path) as archive:
+        names = sorted(archive.namelist(), key=lambda name: (name.count("/"), name))
+        for name in names:
+            if name.count("/") > 2:
+                continue
+            if PurePosixPath(name).name == "requirements.txt":
+                text = archive.read(name).decode("utf-8", "replace")
+                found += [(line.split("#")[0].strip(), name) for line in text.splitlines()
+                          if line.split("#")[0].strip() and not line.strip().startswith("-")]
+            elif PurePosixPath(name).name == "setup.py" and name.count("/") == 1:
+                found += [(requirement, name) for requirement in _install_requires(archive.read(name))]
+    return found
+
+
+def _install_requires(source: bytes) -> list[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    defined = _module_level_definitions(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "setup":
+            for keyword in node.keywords:
+                if keyword.arg == "install_requires":
+                    value = _resolve(keyword.value, defined)
+                    if isinstance(value, (list, tuple)):
+                        return [item for item in value if isinstance(item, str)]
+    return []
+
+
+def missing_requirements(requirements: list[tuple[str, str]]) -> list[str]:
+    """Each declared requirement this environment does not satisfy, in words naming it and where it was declared."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    problems = []
+    for text, source in requirements:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            problems.append(f"{text!r} in {source} is not a valid requirement")
+            continue
+        name = canonicalize_name(requirement.name)
+        if name in SHIMMED_DISTRIBUTIONS or (requirement.marker and not requirement.marker.evaluate()):
+            continue
+        try:
+            installed = version(requirement.name)
+        except PackageNotFoundError:
+            problems.append(f"{requirement.name} (declared in {source}) is not installed on the scorers")
+            continue
+        if requirement.specifier and not requirement.specifier.contains(installed, prereleases=True):
+            problems.append(f"{text} (declared in {source}) does not match the scorers' {requirement.name} "
+                            f"{installed}")
+    return problems

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
+import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -64,14 +66,27 @@ def allowed_uploader(user: OptionalUser, session: SessionDep, settings: Settings
     return user
 
 
-def _callback_url(value: str | None) -> str | None:
+def _private_address(host: str) -> bool:
+    """True if ``host`` resolves to a loopback, private, link-local or otherwise internal address."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError):
+        return False
+    return any(not ipaddress.ip_address(address.split("%")[0]).is_global for address in addresses)
+
+
+def _callback_url(value: str | None, allow_private: bool) -> str | None:
     value = (value or "").strip()
     if not value:
         return None
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > 2048:
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(value) > 2048:
         raise _unprocessable("invalid_callback_url", f"'callback_url' must be an http(s) URL of at most 2048 "
                                                      f"characters, not {value[:100]!r}")
+    if not allow_private and _private_address(parts.hostname):
+        # Webhooks are sent from inside the platform: an internal address would let uploads probe our network.
+        raise _unprocessable("invalid_callback_url", f"'callback_url' host {parts.hostname!r} is an internal "
+                                                     "address; give a publicly reachable URL")
     return value
 
 
@@ -83,7 +98,8 @@ async def validated_upload(request: Request, settings: SettingsDep, catalogue: C
         public_word = upload.fields.get("public", "").strip().lower()
         if public_word not in BOOL_WORDS:
             raise _unprocessable("invalid_public", f"'public' must be true or false, not {public_word!r}")
-        callback_url = _callback_url(upload.fields.get("callback_url"))
+        callback_url = await run_in_threadpool(_callback_url, upload.fields.get("callback_url"),
+                                               settings.webhook_allow_private_addresses)
         report = await run_in_threadpool(check_submission_zip, upload.path)
         if not report.ok:
             raise HTTPException(422, report.detail())

@@ -55,3 +55,16 @@ def test_shared_stimulus_set_runs_through_the_model_once(platform, tmp_path):
     assert sum(batches) == 400, "the 400 synthetic images should go through the model exactly once"
     assert len(batches) == math.ceil(400 / 64)
     assert log.count("reusing cached activations") == 1
+
+
+def test_a_dependency_the_scorers_lack_fails_the_job_naming_it(platform, tmp_path):
+    files = tutorial_files(root="needs_more", **{"models/base_models.py": COUNTING_MODEL,
+                                                 "requirements.txt": "numpy\nnot-a-real-package-xyz>=1.0\n"})
+    path = write_zip(tmp_path / "needs_more.zip", files)
+    with platform.client() as client, open(path, "rb") as handle:
+        created = client.post("/submissions", files={"file": handle},
+                              data={"benchmarks": "Synthetic2026.IT-pls"}).json()
+    body = platform.wait_for(created["id"], timeout=300)
+    [score] = body["scores"]
+    assert body["status"] == "failed" and score["status"] == "failed"
+    assert "not-a-real-package-xyz" in score["message"] and "requirements.txt" in score["message"]
