@@ -26,8 +26,10 @@ run-distributed: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Every bench/*.py (helpers start with an underscore), then the summary table in bench/README.md.
 bench: install
-	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+	for script in bench/[!_]*.py; do $(BIN)/python $$script || exit 1; done
+	$(BIN)/python bench/_summary.py
 
 clean:
 	rm -rf var .pytest_cache

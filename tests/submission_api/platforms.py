@@ -73,10 +73,12 @@ def scored_platform(request, tmp_path_factory) -> Platform:
 
 def _start_accounts(var) -> Platform:
     return start_platform(var, scorers=0, API_ALLOW_ANONYMOUS="false", API_ALLOW_SIGNUP="false",
-                          API_ADMIN_TOKEN=ADMIN_TOKEN, API_QUOTA_UPLOADS_PER_DAY="5")
+                          API_ADMIN_TOKEN=ADMIN_TOKEN, API_QUOTA_UPLOADS_PER_DAY="5",
+                          API_WEBHOOK_ALLOW_PRIVATE_ADDRESSES="false")
 
 
 @pytest.fixture(scope="session")
 def accounts_platform(request, tmp_path_factory) -> Platform:
-    """Closed sign-up, no anonymous uploads, a daily quota of 5, and no scorer: jobs stay queued."""
+    """As deployed: closed sign-up, no anonymous uploads, public webhook hosts only; a daily quota of 5, and no
+    scorer, so jobs stay queued."""
     return _shared("accounts", request, tmp_path_factory, _start_accounts)

@@ -26,7 +26,7 @@ def zip_path(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def users(accounts_platform):
-    """Two users, created by the admin since sign-up is closed; name -> token."""
+    """Three users, created by the admin since sign-up is closed; name -> token."""
     tokens = {}
     with api(accounts_platform, ADMIN_TOKEN) as admin:
         for name in ("alice", "bob", "carol"):
@@ -117,3 +117,10 @@ def test_the_sixth_upload_in_a_day_gets_429_and_a_cancelled_one_does_not_count(a
         assert carol.delete(f"/submissions/{accepted[0].json()['id']}").json()["status"] == "cancelled"
     assert upload(accounts_platform, token, zip_path).status_code == 202
     assert upload(accounts_platform, token, zip_path).status_code == 429
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.1.2.3", "169.254.169.254", "[::1]"])
+def test_a_deployed_platform_refuses_callbacks_to_internal_addresses(accounts_platform, users, zip_path, host):
+    response = upload(accounts_platform, users["alice"], zip_path, callback_url=f"http://{host}:8001/hook")
+    assert response.status_code == 422
+    assert "internal address" in response.json()["detail"]["message"]

@@ -5,12 +5,11 @@ see only public, visible ones and never their logs; everything else is 404.
 """
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
-
-import ipaddress
-import socket
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request

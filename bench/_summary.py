@@ -1,0 +1,61 @@
+"""Write the summary table of bench/results/*.json into bench/README.md (run by `make bench` after the benches).
+
+The table sits between the two marker lines in the README; the rest of the README is left as it is.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+BEGIN, END = "<!-- summary:begin -->", "<!-- summary:end -->"
+
+
+def _api_latency(r: dict) -> list[tuple[str, str, str]]:
+    setup = r["setup"]
+    rows = [(f"poll p50 / p99, {name} ({setup['submissions']} submissions, {setup['pollers']} pollers)",
+             f"{r[name]['p50_ms']:.1f} / {r[name]['p99_ms']:.1f} ms",
+             f"p99 {r[name]['p99_over_bare']:.1f}x bare" + (" (target: <= 3x and < 50 ms)" if name != "bare" else ""))
+            for name in ("sqlite", "postgres") if name in r]
+    rows.append(("poll p50 / p99, bare FastAPI route, same JSON", f"{r['bare']['p50_ms']:.1f} / {r['bare']['p99_ms']:.1f} ms", ""))
+    return rows
+
+
+def _upload(r: dict) -> list[tuple[str, str, str]]:
+    return [(f"upload of a {r['zip_bytes'] / 1e6:.0f} MB zip", f"{r['megabytes_per_second']:.0f} MB/s",
+             f"API peak RSS growth {r['peak_growth_megabytes']:.1f} MB (target < 64 MB)")]
+
+
+def _queue(r: dict) -> list[tuple[str, str, str]]:
+    rows = []
+    for kind, label in (("protocol", "protocol scorers, sleeping model"), ("real", "real scorers, sleepy model")):
+        for scorers, m in r.get(kind, {}).items():
+            rows.append((f"queue throughput, {scorers} {label}", f"{m['jobs_per_second']:.2f} jobs/s",
+                         f"{m['speedup_over_1']:.2f}x one scorer" + (" (target >= 1.8x)" if scorers == "2" else "")))
+    return rows
+
+
+FORMATTERS = {"api_latency": _api_latency, "upload": _upload, "queue_throughput": _queue}
+
+
+def table() -> str:
+    lines = ["| measurement | result | note |", "| --- | --- | --- |"]
+    for path in sorted((BENCH / "results").glob("*.json")):
+        result = json.loads(path.read_text())
+        formatter = FORMATTERS.get(path.stem)
+        rows = formatter(result) if formatter else [(path.stem, f"see results/{path.name}", "")]
+        lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    readme = BENCH / "README.md"
+    text = readme.read_text() if readme.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    readme.write_text(f"{head}{BEGIN}\n{table()}\n{END}{tail}")
+    print(table())
+
+
+if __name__ == "__main__":
+    main()
