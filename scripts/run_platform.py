@@ -48,7 +48,8 @@ def main() -> None:
     args = parser.parse_args()
     var = Path(args.var_dir).resolve()
     var.mkdir(parents=True, exist_ok=True)
-    supervisor = Supervisor()
+    # Plain lines read better in a terminal than JSON; deploy/ keeps JSON for log collectors.
+    supervisor = Supervisor({"CORTEXSCORE_LOG_FORMAT": os.environ.get("CORTEXSCORE_LOG_FORMAT", "text")})
     try:
         api_url = start_services(supervisor, var, port=args.port, store_port=args.store_port, scorers=args.scorers)
         print(f"[platform] ready: submit with  curl -F file=@model.zip {api_url}/submissions", flush=True)

@@ -124,3 +124,11 @@ def test_a_deployed_platform_refuses_callbacks_to_internal_addresses(accounts_pl
     response = upload(accounts_platform, users["alice"], zip_path, callback_url=f"http://{host}:8001/hook")
     assert response.status_code == 422
     assert "internal address" in response.json()["detail"]["message"]
+
+
+def test_a_deployed_platform_accepts_a_public_callback_and_returns_its_signing_secret(accounts_platform, users,
+                                                                                      zip_path):
+    response = upload(accounts_platform, users["alice"], zip_path, callback_url="https://93.184.216.34/hook")
+    assert response.status_code == 202, response.text
+    with api(accounts_platform, users["alice"]) as alice:
+        assert response.json()["webhook_secret"] == alice.get("/users/me").json()["webhook_secret"]
