@@ -195,8 +195,7 @@ class Worker:
         features = self.model_activations(lease, spec, table, stimulus_sha, reporter)
         ceiling = Score(spec.ceiling.value, spec.ceiling.error) if spec.ceiling else None
         result = score_activations(spec, assembly, table, features, ceiling=ceiling, log=reporter.log)
-        provenance = {**result.provenance, "kind": spec.kind, "leaderboard": spec.leaderboard,
-                      "visual_degrees": spec.visual_degrees, "zip_sha256": lease.zip_sha256,
+        provenance = {**result.provenance, "zip_sha256": lease.zip_sha256,
                       "stimulus_set_sha256": stimulus_sha, "worker": self.settings.worker_id,
                       "assembly_sha256": spec.assembly.files["netcdf"].sha256}
         return json_safe({"raw": result.raw, "error": result.error, "ceiling": result.ceiling,

@@ -34,7 +34,7 @@ def test_tutorial_custom_model_gets_real_scores(platform, custom_model_zip):
         else:
             assert score["layer"] in ("conv1", "relu1", "relu2")
             assert set(provenance["layer_scores"]) == {"conv1", "relu1", "relu2"}
-        assert provenance["cortexscore_version"] and provenance["zip_sha256"]
+        assert provenance["code_version"] and provenance["zip_sha256"]
     with platform.client() as client:
         status = client.get(f"/submissions/{created['id']}").json()
         assert status["status"] == "completed" and status["created_at"]

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cortexscore import __version__
 from cortexscore.benchmarks.scoring import BenchmarkResult, register
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.ceilings import load_ceiling
@@ -92,7 +91,7 @@ def score_neural_predictivity(
             "metric_options": raw.attrs.get("options", spec.metric_options), "ceiling_method": spec.ceiling_method,
             "region_layer_map": {spec.region: layer}, "layer_scores": layer_scores,
             "selection_stimuli": int(len(selection_ids)), "scoring_stimuli": int(len(scoring_ids)),
-            "per_split": [float(v) for v in np.asarray(raw.per_split)], "cortexscore_version": __version__,
+            "per_split": [float(v) for v in np.asarray(raw.per_split)],
             "seeds": {"cross_validation": raw.attrs.get("random_state", 1), "pca": 0},
         },
     )

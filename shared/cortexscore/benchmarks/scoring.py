@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from cortexscore import code_version
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.score import Score
 
@@ -67,8 +68,18 @@ def procedure(spec: BenchmarkSpec) -> Procedure:
 def score_activations(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.DataFrame,
                       layer_features: dict[str, np.ndarray], ceiling: Score | None = None,
                       log: Callable[[str], None] = print) -> BenchmarkResult:
-    """Score ``layer_features`` (each (n_stimuli, n_features) in the row order of ``stimuli``) on ``spec``."""
-    return procedure(spec).score(spec, assembly, stimuli, layer_features, ceiling, log)
+    """Score ``layer_features`` (each (n_stimuli, n_features) in the row order of ``stimuli``) on ``spec``.
+
+    Whatever the procedure, the result's provenance names the benchmark version and the code that scored it.
+    """
+    result = procedure(spec).score(spec, assembly, stimuli, layer_features, ceiling, log)
+    result.provenance = {
+        **result.provenance, "benchmark": spec.identifier, "benchmark_version": spec.version, "kind": spec.kind,
+        "scoring": spec.scoring, "metric": spec.metric, "ceiling_method": spec.ceiling_method,
+        "convention": result.convention, "visual_degrees": spec.visual_degrees, "leaderboard": spec.leaderboard,
+        "code_version": code_version(),
+    }
+    return result
 
 
 def _load_builtin_procedures() -> None:
