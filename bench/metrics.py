@@ -91,7 +91,8 @@ def main() -> None:
         sys.exit("No .venv-reference: run tests/conformance/make_reference_venv.sh first.")
     results = {"data": {"stimuli": args.stimuli, "features": args.features, "neuroids": args.neuroids,
                         "repetitions": args.repetitions, "seed": 0},
-               "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                           "load_average_1min_at_start": os.getloadavg()[0]},
                "peak_bytes_note": "peak RSS of the metric's own process above its RSS just before the call"}
     with tempfile.TemporaryDirectory() as tmp:
         case = Path(tmp) / "case.npz"
@@ -110,6 +111,7 @@ def main() -> None:
                 "abs_difference_value": abs(ours["value"] - reference["value"]),
                 "abs_difference_error": abs(ours["error"] - reference["error"]),
             }
+    results["machine"]["load_average_1min_at_end"] = os.getloadavg()[0]  # other work on the machine slows both
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))

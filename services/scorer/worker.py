@@ -18,12 +18,12 @@ from cortexscore.benchmarks.scoring import procedure, score_activations
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.data import load_assembly, load_stimulus_set
 from cortexscore.jobs import JobLease
+from cortexscore.models.cache import ActivationsCache, ActivationsKey
 from cortexscore.observability import configure_logging, serve_metrics
 from cortexscore.score import Score
 from cortexscore.storage import ChecksumMismatch, StorageError
 from cortexscore.submission_layout import declared_requirements, missing_requirements
 
-from scorer.activation_cache import ActivationCache
 from scorer.config import ScorerSettings, get_settings
 from scorer.fetch import fetch
 from scorer.sandbox import SubmissionFailure, hidden_paths, run_child
@@ -114,7 +114,7 @@ class Worker:
         self.store = httpx.Client(base_url=settings.store_url, headers=auth, timeout=60)
         self.cache_dir = settings.cache_dir
         hidden_paths(settings)  # fail at start-up, not on the first job, if the sandbox set-up is wrong
-        self.activations = ActivationCache(self.cache_dir / "activations", settings.activation_cache_bytes)
+        self.activations = ActivationsCache(self.cache_dir / "activations", settings.activation_cache_bytes)
         self._stopping = False
 
     def stop(self, *_args) -> None:
@@ -206,8 +206,11 @@ class Worker:
                           reporter: JobReporter) -> dict[str, np.ndarray]:
         """Each stimulus set goes through each model once; later benchmarks on the same set reuse it."""
         layer_mode = procedure(spec).layers
-        key = hashlib.sha256(
-            f"{lease.zip_sha256}/{lease.model}/{stimulus_sha}/{spec.visual_degrees}/{layer_mode}".encode()).hexdigest()
+        # The parent never imports user code, so the zip and the model's name stand for its weights and
+        # code; they also fix the model's own visual degrees, so the placement only needs the benchmark's.
+        key = ActivationsKey(model_fingerprint=hashlib.sha256(f"{lease.zip_sha256}/{lease.model}".encode()).hexdigest(),
+                             stimulus_set_sha256=stimulus_sha, layers=layer_mode,
+                             placement=f"stimulus{spec.visual_degrees:g}deg")
         cached = self.activations.get(key)
         if cached is not None:
             reporter.log(f"[platform] reusing cached activations of {lease.model} on this stimulus set")

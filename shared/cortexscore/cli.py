@@ -367,8 +367,9 @@ def score(
 @app.command()
 def ingest(
     mirror: Annotated[Optional[Path], typer.Option(help="A local mirror of the public datasets.")] = None,
-    store_url: Annotated[str, typer.Option(envvar="CORTEXSCORE_STORE_URL", help="The benchmark store.")]
-    = DEFAULT_STORE_URL,
+    store_url: Annotated[Optional[str], typer.Option(
+        envvar="CORTEXSCORE_STORE_URL", help="The object store to load into: a path or s3://host:port/bucket; "
+                                             "default: the local store's ($STORE_VAR_DIR or var)/store.")] = None,
 ) -> None:
     """Load the pinned public datasets into the benchmark store, verifying every file's checksum."""
     try:

@@ -162,25 +162,34 @@ class S3Store:
             self.client.make_bucket(self.bucket)
 
     def _call(self, function, *args, **kwargs):
-        from minio.error import S3Error
+        from minio.error import InvalidResponseError, MinioException, S3Error
+        from urllib3.exceptions import HTTPError
 
+        # args are (bucket, key, ...): a missing object is named by its key.
+        missing = ObjectNotFound(args[1] if len(args) > 1 else "")
         try:
             return function(*args, **kwargs)
         except S3Error as error:
             if error.code in ("NoSuchKey", "NoSuchObject"):
-                raise ObjectNotFound(args[0] if args else "") from error
+                raise missing from error
             raise StorageError(f"S3 at {self.endpoint} refused the request: {error.code}") from error
-        except (OSError, Exception) as error:  # urllib3 wraps connection errors in its own types
-            if isinstance(error, (ObjectNotFound, StorageError)):
-                raise
-            raise StorageError(
-                f"S3 at {self.endpoint} is unreachable ({type(error).__name__}); retry once it is back"
-            ) from error
+        except InvalidResponseError as error:
+            # Some servers (rclone) send error XML without a <Message>, which minio cannot parse.
+            if error._code == 404 and "<Code>NoSuchKey</Code>" in (error._body or ""):
+                raise missing from error
+            raise self._unreachable(error) from error
+        except (MinioException, HTTPError, ConnectionError, TimeoutError) as error:
+            # Connection failures, timeouts and 5xx answers; bad arguments (ValueError) and
+            # local file errors are not the server's fault and propagate as they are.
+            raise self._unreachable(error) from error
+
+    def _unreachable(self, error: Exception) -> StorageError:
+        return StorageError(f"S3 at {self.endpoint} is unreachable ({type(error).__name__}); retry once it is back")
 
     def put_file(self, key: str, path: Path) -> ObjectInfo:
-        # Bounded parts: memory stays at about part size x parallel uploads, whatever the object's size.
+        # One bounded part at a time: memory stays at a few part sizes, whatever the object's size.
         self._call(self.client.fput_object, self.bucket, _check_key(key), str(path), part_size=UPLOAD_PART_BYTES,
-                   num_parallel_uploads=2)
+                   num_parallel_uploads=1)
         return self.stat(key)
 
     def get_file(self, key: str, path: Path) -> ObjectInfo:
@@ -188,9 +197,13 @@ class S3Store:
         return ObjectInfo(key, Path(path).stat().st_size)
 
     def iter_chunks(self, key: str) -> Iterator[bytes]:
+        from urllib3.exceptions import HTTPError
+
         response = self._call(self.client.get_object, self.bucket, _check_key(key))
         try:
             yield from response.stream(CHUNK_BYTES)
+        except (HTTPError, ConnectionError, TimeoutError) as error:  # the server went away mid-stream
+            raise self._unreachable(error) from error
         finally:
             response.close()
             response.release_conn()

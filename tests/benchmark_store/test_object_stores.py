@@ -182,8 +182,10 @@ def test_a_corrupted_stored_object_is_a_checksum_error_naming_the_key(backend, t
 
 
 def test_missing_objects_are_not_found_and_bad_keys_are_refused(backend, tmp_path):
-    with pytest.raises(ObjectNotFound):
+    with pytest.raises(ObjectNotFound, match="nothing/here"):
         backend.store.stat("nothing/here")
+    with pytest.raises(ObjectNotFound, match="nothing/there"):
+        list(backend.store.iter_chunks("nothing/there"))
     assert not backend.store.exists("nothing/here")
     with pytest.raises(ValueError, match="invalid object key"):
         backend.store.put_file("../escape", tmp_path)

@@ -79,16 +79,21 @@ def test_token_create_signs_up_then_adds_tokens(scored_platform):
 
 
 @pytest.mark.slow
-def test_check_and_local_score_on_the_synthetic_benchmark(tmp_path):
+def test_check_and_local_score_on_a_benchmark_fetched_from_the_store(scored_platform, tmp_path):
     folder = EXAMPLES / "custom_model_submission" / "my_custom_submission"
     checked = cortexscore("check", folder)
     assert checked.returncode == 0 and "Test successful, you are ready to submit!" in checked.stdout
-    scored = subprocess.run([str(CLI), "score", "--model", str(folder), "--benchmark", "Synthetic2026.IT-pls",
-                             "--store-url", f"http://127.0.0.1:{free_port()}", "--cache-dir", str(tmp_path)],
+    scored = subprocess.run([str(CLI), "score", "--model", str(folder), "--benchmark", "Fixture2026.IT-pls",
+                             "--store-url", scored_platform.store_url, "--cache-dir", str(tmp_path)],
                             capture_output=True, text=True, timeout=600, env={"COLUMNS": "200", "PATH": "/usr/bin"})
     assert scored.returncode == 0, scored.stderr
     assert re.search(r"my-model\s+│\s+0\.\d{4}\s+│\s+0\.\d{4}", scored.stdout), scored.stdout
-    assert "public data only (100 stimuli)" in scored.stdout
+    assert "public data only (100 stimuli)" in scored.stdout and "activations" in scored.stderr
+    # Downloads are content-addressed and verified: one file per stored object, named by its sha256.
+    assert len(list((tmp_path / "objects").glob("*"))) == 3
+    missing = cortexscore("score", "--model", folder, "--benchmark", "NoSuch.IT", "--store-url",
+                          scored_platform.store_url, "--cache-dir", tmp_path)
+    assert missing.returncode == 2 and "no benchmark 'NoSuch.IT'" in missing.stderr
 
 
 def test_the_ci_example_fails_the_build_below_the_threshold(tmp_path):

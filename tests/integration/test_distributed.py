@@ -155,3 +155,9 @@ def test_twenty_submissions_over_two_scorers_survive_a_killed_scorer(distributed
     assert retried[killed_job]["lease_owner"] == "local-scorer-2"
     assert {row["lease_owner"] for row in rows} == {"local-scorer-1", "local-scorer-2"}
     engine.dispose()
+    # The metrics agree: twenty completions reported to the API, an empty queue, the survivor still scraped.
+    api_metrics = httpx.get(f"{distributed['api_url']}/metrics").text
+    assert f'cortexscore_job_duration_seconds_count{{benchmark="{BENCHMARK}",outcome="succeeded"}} 20.0' in api_metrics
+    assert 'cortexscore_queue_depth{status="queued"} 0.0' in api_metrics
+    survivor = distributed["scorers"]["scorer-2"]["metrics_port"]
+    assert httpx.get(f"http://127.0.0.1:{survivor}/metrics").status_code == 200

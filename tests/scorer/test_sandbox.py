@@ -11,46 +11,10 @@ import pytest
 
 from scorer.sandbox import PidsCgroup
 from tests.conftest import ROOT, start_platform
-from tests.zips import tutorial_files, write_zip
+from tests.zips import tiny_model_source, tutorial_files, write_zip
 
 TOKEN = "sandbox-test-secret-token-0123456789"
 ESCAPE_FILE = ROOT / "var-sandbox-escape.txt"
-
-MODEL = '''
-import functools
-import torch
-from model_tools.activations.pytorch import PytorchWrapper, load_preprocess_images
-
-
-class Hostile(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = torch.nn.Conv2d(3, 4, kernel_size=8, stride=8)
-
-    def forward(self, x):
-{hook}
-        return self.conv1(x)
-
-
-model = PytorchWrapper(identifier="hostile", model=Hostile(),
-                       preprocessing=functools.partial(load_preprocess_images, image_size=64))
-
-
-def get_model_list():
-    return ["hostile"]
-
-
-def get_model(name):
-    return model
-
-
-def get_layers(name):
-    return ["conv1"]
-
-
-def get_bibtex(name):
-    return ""
-'''
 
 HOOKS = {
     "socket": ("import socket\n"
@@ -71,8 +35,8 @@ HOOKS = {
 
 def hostile_zip(tmp_path: Path, name: str, port: int) -> Path:
     code, _ = HOOKS[name]
-    hook = "\n".join("        " + line for line in code.format(port=port).splitlines())
-    files = tutorial_files(root=f"hostile_{name}", **{"models/base_models.py": MODEL.replace("{hook}", hook)})
+    source = tiny_model_source("hostile", forward_hook=code.format(port=port))
+    files = tutorial_files(root=f"hostile_{name}", **{"models/base_models.py": source})
     return write_zip(tmp_path / f"{name}.zip", files)
 
 
@@ -106,7 +70,7 @@ def test_hostile_models_fail_with_named_causes_and_the_scorer_goes_on(tmp_path, 
     if os.geteuid() == 0 and not PidsCgroup(8).active:
         pytest.skip("running as root without a writable pids cgroup: a fork bomb would not be contained")
     port, received = listener
-    platform = start_platform(tmp_path / "var", scorers=1, SCORER_RUN_TIMEOUT_SECONDS="25",
+    platform = start_platform(tmp_path / "var", scorers=1, SCORER_RUN_TIMEOUT_SECONDS="40", SCORER_MAX_PROCESSES="64",
                               SCORER_IMPORT_TIMEOUT_SECONDS="60", SCORER_MEMORY_LIMIT_BYTES=str(6 << 30),
                               API_WORKER_TOKEN=TOKEN, STORE_WORKER_TOKEN=TOKEN, SCORER_WORKER_TOKEN=TOKEN)
     try:

@@ -1,44 +1,9 @@
 """Two benchmarks on one stimulus set: the model's forward pass runs over that set once, counted in its own log."""
 import math
 
-from tests.zips import tutorial_files, write_zip
+from tests.zips import tiny_model_source, tutorial_files, write_zip
 
-COUNTING_MODEL = '''
-import functools
-import torch
-from model_tools.activations.pytorch import PytorchWrapper, load_preprocess_images
-
-
-class Counting(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.conv1 = torch.nn.Conv2d(3, 4, kernel_size=8, stride=8)
-
-    def forward(self, x):
-        print(f"FORWARD-CALL {x.shape[0]}", flush=True)
-        return self.conv1(x)
-
-
-model = PytorchWrapper(identifier="counting", model=Counting(),
-                       preprocessing=functools.partial(load_preprocess_images, image_size=64))
-
-
-def get_model_list():
-    return ["counting"]
-
-
-def get_model(name):
-    return model
-
-
-def get_layers(name):
-    return ["conv1"]
-
-
-def get_bibtex(name):
-    return ""
-'''
+COUNTING_MODEL = tiny_model_source("counting", forward_hook='print(f"FORWARD-CALL {x.shape[0]}", flush=True)')
 
 
 def test_shared_stimulus_set_runs_through_the_model_once(platform, tmp_path):

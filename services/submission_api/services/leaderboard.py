@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from cortexscore.aggregation import aggregate_model
 
@@ -27,7 +26,7 @@ def _display_value(kind: str, row: ScoreRow | None) -> float | None:
         return None
     if kind == "engineering":
         return row.raw
-    return None if row.ceiled is None else float(np.clip(row.ceiled, 0.0, 1.0))
+    return None if row.ceiled is None else min(max(row.ceiled, 0.0), 1.0)
 
 
 def _cell(job: Job, row: ScoreRow | None) -> dict:
@@ -48,11 +47,12 @@ def _visible_submissions(session: Session):
                                     Submission.status == "completed")
 
 
-def _scores_by_job(session: Session, submission_ids: list[str]) -> dict[int, ScoreRow]:
+def _scores_by_job(session: Session, submission_ids: list[str], *, with_provenance: bool) -> dict[int, ScoreRow]:
     if not submission_ids:
         return {}
+    query = select(ScoreRow).where(ScoreRow.submission_id.in_(submission_ids))
     return {row.job_id: row for row in session.scalars(
-        select(ScoreRow).where(ScoreRow.submission_id.in_(submission_ids)))}
+        query if with_provenance else query.options(defer(ScoreRow.provenance)))}
 
 
 def _benchmark_sort_key(column: dict) -> tuple:
@@ -63,9 +63,10 @@ def _benchmark_sort_key(column: dict) -> tuple:
 def leaderboard(session: Session) -> dict:
     """The leaderboard as JSON: the columns, then the rows ranked by average (unscored last)."""
     submissions = session.scalars(_visible_submissions(session).order_by(Submission.created_at)).all()
+    # Logs and provenance are the bulk of these rows and the table needs neither.
     jobs = session.scalars(select(Job).where(Job.submission_id.in_([s.id for s in submissions]),
-                                             Job.leaderboard.is_(True)).order_by(Job.id)).all()
-    scores = _scores_by_job(session, [s.id for s in submissions])
+                                             Job.leaderboard.is_(True)).order_by(Job.id).options(defer(Job.log))).all()
+    scores = _scores_by_job(session, [s.id for s in submissions], with_provenance=False)
     cells: dict[tuple[str, str], list[dict]] = defaultdict(list)
     columns: dict[str, dict] = {}
     for job in jobs:
@@ -93,7 +94,7 @@ def model_entry(session: Session, submission_id: str, model: str) -> dict | None
     if submission is None or model not in submission.models:
         return None
     jobs = [job for job in submission.jobs if job.model == model]
-    scores = _scores_by_job(session, [submission.id])
+    scores = _scores_by_job(session, [submission.id], with_provenance=True)
     benchmarks, bibtex = [], ""
     for job in jobs:
         row = scores.get(job.id)

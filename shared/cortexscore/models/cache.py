@@ -1,12 +1,13 @@
 """An on-disk, content-addressed cache of layer activations, with a size cap and LRU eviction.
 
-An entry is one layer's (n_images, n_features) float32 matrix, addressed by the sha256 of
-(model fingerprint, stimulus set sha256, layer, placement). The fingerprint covers the weights,
-the architecture and its code, and the preprocessing, so a changed model never reads stale
-features. Each benchmark that shares a stimulus set with another reuses its activations: the
-model's forward pass runs over the set once.
+An entry holds named layers' (n_images, n_features) float32 matrices, addressed by the sha256
+of (model fingerprint, stimulus set sha256, layers, placement). In-process, the fingerprint covers
+the weights, the architecture and its code, and the preprocessing, so a changed model never reads
+stale features; the scorer, which never imports user code, fingerprints a model by its zip's
+sha256 and name. Each benchmark that shares a stimulus set with another reuses its activations:
+the model's forward pass runs over the set once.
 
-Entries are ``.npy`` files written atomically (write, then rename) so that concurrent scorers
+Entries are ``.npz`` files written atomically (write, then rename) so that concurrent processes
 can share one folder; a read refreshes the file's time, and a write evicts the least recently
 used files until the folder fits the cap.
 """
@@ -17,7 +18,8 @@ import hashlib
 import inspect
 import os
 import uuid
-from collections.abc import Callable, Sequence
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,7 +88,11 @@ def model_fingerprint(brain_model) -> str | None:
 
 @dataclass(frozen=True)
 class ActivationsKey:
-    """What one cache entry holds: a layer of a model on a placed stimulus set.
+    """What one cache entry holds: some layers of a model on a placed stimulus set.
+
+    ``layers`` names the entry's layers: one layer name for :meth:`ActivationsCache.activations`,
+    or a layer mode such as ``"candidates"`` when the layer names are only known after the model ran
+    (the scorer's case: the model lives in a sandbox, so the parent keys it by its zip instead).
 
     Examples
     --------
@@ -97,16 +103,19 @@ class ActivationsKey:
 
     model_fingerprint: str
     stimulus_set_sha256: str
-    layer: str
+    layers: str
     placement: str
 
     def digest(self) -> str:
-        fields = (self.model_fingerprint, self.stimulus_set_sha256, self.layer, self.placement)
+        fields = (self.model_fingerprint, self.stimulus_set_sha256, self.layers, self.placement)
         return hashlib.sha256("\0".join(fields).encode()).hexdigest()
 
 
 class ActivationsCache:
     """Layer activations on local disk under ``root``, at most ``max_bytes`` in total.
+
+    An entry maps layer names to float32 (n_images, n_features) matrices, stored as one
+    uncompressed ``.npz``; the layer order is kept.
 
     Examples
     --------
@@ -115,9 +124,9 @@ class ActivationsCache:
     >>> key = ActivationsKey("model", "stimuli", "relu1", "model8deg-stimulus8deg")
     >>> cache.get(key) is None
     True
-    >>> cache.put(key, np.ones((2, 3), dtype=np.float32))
-    >>> cache.get(key).shape
-    (2, 3)
+    >>> cache.put(key, {"relu1": np.ones((2, 3), dtype=np.float32)})
+    >>> {layer: values.shape for layer, values in cache.get(key).items()}
+    {'relu1': (2, 3)}
     """
 
     def __init__(self, root: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES):
@@ -129,27 +138,31 @@ class ActivationsCache:
 
     def _path(self, key: ActivationsKey) -> Path:
         digest = key.digest()
-        return self.root / digest[:2] / f"{digest}.npy"
+        return self.root / digest[:2] / f"{digest}.npz"
 
-    def get(self, key: ActivationsKey) -> np.ndarray | None:
-        """The cached matrix (memory-mapped, read-only), or None; a hit marks the entry recently used."""
+    def get(self, key: ActivationsKey) -> dict[str, np.ndarray] | None:
+        """The cached layers, in the order they were stored, or None; a hit marks the entry recently used."""
         path = self._path(key)
         try:
             os.utime(path)
-            return np.load(path, mmap_mode="r")
-        except (FileNotFoundError, ValueError, OSError):
-            return None
+            with np.load(path) as stored:
+                names = [str(name) for name in stored["__layers__"]]
+                return {name: stored[f"layer{index}"] for index, name in enumerate(names)}
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return None  # missing, or truncated by a crash mid-write on a filesystem without atomic rename
 
-    def put(self, key: ActivationsKey, features: np.ndarray) -> None:
+    def put(self, key: ActivationsKey, features: Mapping[str, np.ndarray]) -> None:
         """Store ``features``, then evict least recently used entries until the cache fits its cap."""
-        features = np.ascontiguousarray(features, dtype=np.float32)
-        if features.nbytes > self.max_bytes:
+        arrays = {f"layer{index}": np.ascontiguousarray(values, dtype=np.float32)
+                  for index, values in enumerate(features.values())}
+        if sum(values.nbytes for values in arrays.values()) > self.max_bytes:
             return  # larger than the whole cache: keeping it would evict everything else
         path = self._path(key)
         path.parent.mkdir(exist_ok=True)
+        # Write then rename, so a concurrent reader never sees half an entry.
         partial = path.with_name(f".{path.stem}.{uuid.uuid4().hex}.partial")
         with open(partial, "wb") as handle:
-            np.save(handle, features)
+            np.savez(handle, __layers__=np.array(list(features), dtype=str), **arrays)
         partial.replace(path)
         self.evict()
 
@@ -157,7 +170,7 @@ class ActivationsCache:
         return sum(entry.stat().st_size for entry in self._entries())
 
     def _entries(self) -> list[Path]:
-        return list(self.root.glob("*/*.npy"))
+        return list(self.root.glob("*/*.npz"))
 
     def evict(self) -> None:
         """Delete the least recently used entries until the total size is within ``max_bytes``."""
@@ -180,6 +193,7 @@ class ActivationsCache:
                     progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
         """``brain_model.activations`` through the cache: layers not cached come from one forward pass.
 
+        Each layer is its own entry, so a later call asking for more layers computes only the new ones.
         ``image_paths`` must be the whole stimulus set that ``stimulus_set_sha256`` names, in its order,
         placed as ``placement`` says.
 
@@ -189,14 +203,14 @@ class ActivationsCache:
         if fingerprint is None:
             return brain_model.activations(image_paths, layers, batch_size=batch_size, progress=progress)
         keys = {layer: ActivationsKey(fingerprint, stimulus_set_sha256, layer, placement) for layer in layers}
-        found = {layer: self.get(key) for layer, key in keys.items()}
+        found = {layer: (self.get(key) or {}).get(layer) for layer, key in keys.items()}
         # A row count that disagrees means the caller passed another image list under the same set hash.
         missing = [layer for layer, features in found.items()
                    if features is None or features.shape[0] != len(image_paths)]
         if missing:
             computed = brain_model.activations(image_paths, missing, batch_size=batch_size, progress=progress)
             for layer in missing:
-                self.put(keys[layer], computed[layer])
+                self.put(keys[layer], {layer: computed[layer]})
                 found[layer] = computed[layer]
         elif progress is not None:
             progress(len(image_paths), len(image_paths))

@@ -64,8 +64,10 @@ def reduce_for_selection(features: np.ndarray, n_components: int = SELECTION_COM
 def _gram_pca_scores(features: np.ndarray, n_components: int) -> np.ndarray:
     """PCA scores from the stimuli x stimuli Gram matrix: the same projection as PCA, but costing
     n_stimuli**2 * n_features instead of an SVD over the (much wider) feature axis."""
-    centred = features - features.mean(axis=0, dtype=np.float64).astype(features.dtype)
-    gram = centred.astype(np.float64) @ centred.T.astype(np.float64)
+    centred = features.astype(np.float64)  # one copy, centred in place
+    centred -= centred.mean(axis=0)
+    # ``a @ a.T`` on one array is a symmetric rank-k update in BLAS: half the work of a general product.
+    gram = centred @ centred.T
     eigenvalues, eigenvectors = np.linalg.eigh(gram)
     order = np.argsort(eigenvalues)[::-1][:n_components]
     eigenvalues, eigenvectors = np.clip(eigenvalues[order], 0, None), eigenvectors[:, order]

@@ -51,15 +51,15 @@ def test_fingerprint_follows_weights_and_code(model):
 
 
 def test_least_recently_used_entries_are_evicted_first(tmp_path):
-    entry = np.zeros((10, 25), dtype=np.float32)  # 1000 bytes of data plus the .npy header
-    cache = ActivationsCache(tmp_path, max_bytes=3 * 1200)
+    entry = np.zeros((10, 25), dtype=np.float32)  # 1000 bytes of data plus the .npz headers
+    cache = ActivationsCache(tmp_path, max_bytes=3 * 1600)
     keys = [ActivationsKey("m", "s", f"layer{i}", "p") for i in range(4)]
     for age, key in enumerate(keys[:3]):
-        cache.put(key, entry)
+        cache.put(key, {key.layers: entry})
         path = cache._path(key)
         os.utime(path, ns=(age * 10**9, age * 10**9))
     assert cache.get(keys[0]) is not None  # the oldest becomes the most recent
-    cache.put(keys[3], entry)
+    cache.put(keys[3], {"layer3": entry})
     assert [cache.get(key) is not None for key in keys] == [True, False, True, True]
     assert cache.size_bytes() <= cache.max_bytes
 
@@ -67,5 +67,18 @@ def test_least_recently_used_entries_are_evicted_first(tmp_path):
 def test_entry_larger_than_the_cap_is_not_stored(tmp_path):
     cache = ActivationsCache(tmp_path, max_bytes=100)
     key = ActivationsKey("m", "s", "l", "p")
-    cache.put(key, np.zeros((10, 25), dtype=np.float32))
+    cache.put(key, {"l": np.zeros((10, 25), dtype=np.float32)})
     assert cache.get(key) is None and cache.size_bytes() == 0
+
+
+def test_an_entry_keeps_its_layers_in_order_and_a_truncated_file_reads_as_a_miss(tmp_path):
+    cache = ActivationsCache(tmp_path)
+    key = ActivationsKey("zip-and-model", "s", "candidates", "stimulus8deg")
+    features = {"relu2": np.ones((3, 30), dtype=np.float32), "conv1": np.arange(90.0).reshape(3, 30)}
+    cache.put(key, features)
+    found = cache.get(key)
+    assert list(found) == ["relu2", "conv1"] and found["conv1"].dtype == np.float32
+    np.testing.assert_array_equal(found["conv1"], features["conv1"])
+    path = cache._path(key)
+    path.write_bytes(path.read_bytes()[:100])
+    assert cache.get(key) is None
