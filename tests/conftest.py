@@ -92,10 +92,12 @@ class Platform:
                     process.kill()
 
 
-def start_platform(var: Path, scorers: int = 1, **env) -> Platform:
+def start_platform(var: Path, scorers: int = 1, ingest: bool = False, **env) -> Platform:
+    """The platform as ``make run`` starts it; without ``ingest`` only the synthetic benchmarks, which start fast."""
     var.mkdir(parents=True, exist_ok=True)
     platform = Platform(var=var, port=free_port(), store_port=free_port(),
-                        env={**os.environ, "PYTHONUNBUFFERED": "1", **env})
+                        env={**os.environ, "PYTHONUNBUFFERED": "1", "STORE_INGEST": "true" if ingest else "false",
+                             **env})
     platform.log_path = var / "platform.log"
     platform.process = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "run_platform.py"), "--port", str(platform.port),
@@ -119,6 +121,18 @@ def start_platform(var: Path, scorers: int = 1, **env) -> Platform:
 def platform(tmp_path_factory) -> Platform:
     """One platform with one scorer for the whole session."""
     running = start_platform(tmp_path_factory.mktemp("platform"), scorers=1)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def real_platform(tmp_path_factory) -> Platform:
+    """A platform that ingests the real datasets from the mirror, as `make run` does where they exist."""
+    from cortexscore.ingest import DEFAULT_MIRROR
+
+    if not DEFAULT_MIRROR.is_dir():
+        pytest.skip(f"the dataset mirror {DEFAULT_MIRROR} is not on this machine")
+    running = start_platform(tmp_path_factory.mktemp("real-platform"), scorers=1, ingest=True)
     yield running
     running.stop()
 

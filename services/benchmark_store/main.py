@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import threading
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -40,7 +39,7 @@ def is_worker(authorization: Annotated[str | None, Header()] = None) -> bool:
     return authorization is not None and hmac.compare_digest(authorization, expected)
 
 
-def ingest_in_background(store: ObjectStore, settings: StoreSettings) -> None:
+def ingest_pinned_datasets(store: ObjectStore, settings: StoreSettings) -> None:
     log.info("ingesting the pinned datasets from %s", settings.mirror_dir)
     try:
         specs = ingest_all(store, settings.mirror_dir, log.info)
@@ -59,9 +58,9 @@ def create_app(settings: StoreSettings | None = None) -> FastAPI:
         if settings.generate_synthetic:
             ensure_synthetic(app.state.store)
         if settings.ingest:
-            # In the background: the store serves at once, and each benchmark appears when its document is written.
-            threading.Thread(target=ingest_in_background, args=(app.state.store, settings), daemon=True,
-                             name="ingest").start()
+            # Before serving: a submission made right after start-up must see the whole default suite.
+            # A repeated ingest only checks what is there, so later starts are quick.
+            ingest_pinned_datasets(app.state.store, settings)
         yield
 
     app = FastAPI(title="CortexScore benchmark store", lifespan=lifespan)

@@ -16,10 +16,8 @@ def submit(platform, path, **fields):
     return response.json()
 
 
-def test_tutorial_custom_model_gets_real_scores(platform, custom_model_zip):
-    created = submit(platform, custom_model_zip)
-    assert created["models"] == ["my-model"]
-    body = platform.wait_for(created["id"], timeout=600)
+def assert_scored_with_provenance(body: dict, candidate_layers: set[str]) -> None:
+    """Every job succeeded with finite numbers that say how they were made."""
     assert body["status"] == "completed", body
     for score in body["scores"]:
         assert score["status"] == "succeeded", score
@@ -32,14 +30,33 @@ def test_tutorial_custom_model_gets_real_scores(platform, custom_model_zip):
         if provenance["kind"] == "behavior":
             assert score["layer"] == "logits"
         else:
-            assert score["layer"] in ("conv1", "relu1", "relu2")
-            assert set(provenance["layer_scores"]) == {"conv1", "relu1", "relu2"}
+            assert score["layer"] in candidate_layers
+            assert set(provenance["layer_scores"]) == candidate_layers
         assert provenance["code_version"] and provenance["zip_sha256"]
+
+
+def test_tutorial_custom_model_gets_real_scores(platform, custom_model_zip):
+    created = submit(platform, custom_model_zip)
+    assert created["models"] == ["my-model"]
+    body = platform.wait_for(created["id"], timeout=600)
+    assert_scored_with_provenance(body, {"conv1", "relu1", "relu2"})
     with platform.client() as client:
         status = client.get(f"/submissions/{created['id']}").json()
         assert status["status"] == "completed" and status["created_at"]
         assert all(job["attempts"] == 1 and job["status"] == "succeeded" for job in status["jobs"])
         assert "committed layer" in client.get(f"/submissions/{created['id']}/logs").json()["log"]
+
+
+def test_default_suite_is_every_real_leaderboard_benchmark(real_platform, custom_model_zip):
+    """The README walk-through where the datasets exist: the default suite is the whole leaderboard."""
+    with real_platform.client() as client:
+        leaderboard = sorted(b["identifier"] for b in client.get("/benchmarks").json() if b["leaderboard"])
+    assert len(leaderboard) >= 10
+    created = submit(real_platform, custom_model_zip)
+    assert sorted(created["benchmarks"]) == leaderboard
+    body = real_platform.wait_for(created["id"], timeout=900)
+    assert_scored_with_provenance(body, {"conv1", "relu1", "relu2"})
+    assert set(body["aggregate"]["my-model"]) >= {"average", "neural", "behavior", "V4", "IT"}
 
 
 def test_a_model_matching_the_synthetic_population_scores_near_the_ceiling(platform, custom_model_zip, tmp_path):

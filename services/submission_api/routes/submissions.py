@@ -123,13 +123,8 @@ def submit(validated: Annotated[ValidatedUpload, Depends(validated_upload)], ses
     owner = validated.owner
     submission = create_submission(session, store=store, upload=validated.upload, report=validated.report,
                                    benchmarks=validated.benchmarks, public=validated.public,
-                                   owner_id=owner.id if owner else None)
-    if validated.callback_url:
-        # Read by the webhook dispatcher, which only delivers once the submission has ended.
-        submission.callback_url = validated.callback_url
-        submission.webhook_secret = owner.webhook_secret if owner else new_webhook_secret()
-        submission.webhook_state = "pending"
-        session.commit()
+                                   owner_id=owner.id if owner else None, callback_url=validated.callback_url,
+                                   webhook_secret=owner.webhook_secret if owner else new_webhook_secret())
     return SubmissionCreatedPublic(id=submission.id, status=submission.status, models=submission.models,
                                    benchmarks=submission.benchmarks, webhook_secret=submission.webhook_secret)
 

@@ -28,6 +28,7 @@ def new_submission_id() -> str:
 def create_submission(
     session: Session, *, store: ObjectStore, upload: ReceivedUpload, report: LayoutReport,
     benchmarks: list[BenchmarkSpec], public: bool, owner_id: int | None,
+    callback_url: str | None = None, webhook_secret: str | None = None,
 ) -> Submission:
     """Store the zip, then insert the submission and its jobs in one transaction.
 
@@ -42,6 +43,9 @@ def create_submission(
             id=submission_id, public=public, owner_id=owner_id, filename=upload.filename[:255],
             layout=report.layout, zip_key=zip_key, zip_sha256=upload.sha256, zip_size=upload.size,
             models=report.models, benchmarks=[spec.identifier for spec in benchmarks],
+            # Read by the webhook dispatcher, which only delivers once the submission has ended.
+            callback_url=callback_url, webhook_secret=webhook_secret if callback_url else None,
+            webhook_state="pending" if callback_url else None,
         )
         session.add(submission)
         session.add_all(

@@ -93,11 +93,38 @@ def check_brain_models(module_name: str) -> None:
 
 
 def score_model(model_identifier: str, benchmark_identifier: str, model):
-    """``brainscore.score_model``: score a brain model on a benchmark.
+    """``brainscore.score_model``: score a brain model on a benchmark, here in this process.
 
-    Scoring on the platform's benchmarks runs through ``cortexscore score --model PATH
-    --benchmark ID`` (locally on public data) or ``cortexscore submit``.
+    The synthetic benchmarks (``Synthetic2026.IT-pls``, ``Synthetic2026.IT-ridge``) are generated locally and
+    scored as the platform scores them (layer chosen on the public split, score on the private one), so the
+    result equals the platform's. Other benchmarks need their data: use ``cortexscore score`` or ``cortexscore
+    submit``. Returns the ceiled :class:`~cortexscore.score.Score` (its ``error`` is the raw score's standard
+    error over splits), with ``raw``, ``ceiling`` and ``layer`` in its ``attrs``.
     """
-    raise NotImplementedError(
-        f"score_model('{model_identifier}', '{benchmark_identifier}', ...) does not score inside your script; "
-        f"run `cortexscore score --model <submission folder> --benchmark {benchmark_identifier}` instead.")
+    from cortexscore.benchmarks import synthetic
+    from cortexscore.benchmarks.scoring import procedure, score_activations
+    from cortexscore.benchmarks.spec import BenchmarkSpec, DataRef
+    from cortexscore.models.placement import place_images
+    from cortexscore.score import Score
+
+    variants = {fields["identifier"]: fields for fields in map(synthetic.benchmark_fields, synthetic.METRICS)}
+    if benchmark_identifier not in variants:
+        raise NotImplementedError(
+            f"score_model scores the synthetic benchmarks {sorted(variants)} locally; for "
+            f"'{benchmark_identifier}' run `cortexscore score --model <submission folder> --benchmark "
+            f"{benchmark_identifier}` (public data) or `cortexscore submit`.")
+    if not all(hasattr(model, name) for name in ("activations", "layers", "visual_degrees")):
+        raise ModelError(f"score_model needs a brain model built with ModelCommitment (or CommittedModel); "
+                         f"got {type(model).__name__} for '{model_identifier}'.")
+    refs = {name: DataRef(identifier=identifier, version=synthetic.VERSION, files={}) for name, identifier in
+            (("stimulus_set", synthetic.STIMULUS_SET_IDENTIFIER), ("assembly", synthetic.ASSEMBLY_IDENTIFIER))}
+    spec = BenchmarkSpec(**refs, **variants[benchmark_identifier])
+    with tempfile.TemporaryDirectory() as workdir:
+        stimuli, image_dir, assembly = synthetic.generate(Path(workdir))
+        placed = place_images([image_dir / name for name in stimuli["filename"]], Path(workdir) / "placed",
+                              model.visual_degrees(), spec.visual_degrees)
+        layers = ["logits"] if procedure(spec).layers == "logits" else list(model.layers)
+        result = score_activations(spec, assembly, stimuli, model.activations([str(path) for path in placed], layers))
+    return Score(result.ceiled, result.error,
+                 attrs={"raw": result.raw, "ceiling": result.ceiling, "layer": result.layer,
+                        "model_identifier": model_identifier, "benchmark": benchmark_identifier})

@@ -73,7 +73,9 @@ def _rows_where(values: np.ndarray, test) -> np.ndarray:
 
 
 def stimulus_ids(assembly: xr.DataArray) -> np.ndarray:
-    return np.asarray(assembly["stimulus_id"].values).astype(str)
+    """The stimulus ids; numbers stay numbers so they sort as the reference sorts them (2 before 10)."""
+    ids = np.asarray(assembly["stimulus_id"].values)
+    return ids if ids.dtype.kind in "iuf" else ids.astype(str)
 
 
 def neuroid_ids(assembly: xr.DataArray) -> np.ndarray:
@@ -184,6 +186,9 @@ def prepare_source(source: xr.DataArray, role: str = "source") -> tuple[np.ndarr
 
 def check_same_stimuli(source_ids: np.ndarray, target_ids: np.ndarray) -> None:
     """Raise unless the sorted unique stimulus ids of source and target are identical."""
+    if (source_ids.dtype.kind == "U") != (target_ids.dtype.kind == "U"):
+        raise ValueError(f"The source's stimulus_id values are {source_ids.dtype} but the target's are "
+                         f"{target_ids.dtype}; use the same type (e.g. strings) in both.")
     if len(source_ids) == len(target_ids) and (source_ids == target_ids).all():
         return
     only_source = np.setdiff1d(source_ids, target_ids)
@@ -297,7 +302,7 @@ def stratification_labels(source: xr.DataArray, target: xr.DataArray, sorted_ids
         raise ValueError(
             f"stratification_coord={coord!r} is not a 'presentation' coordinate of the target or the source; "
             "pass stratification_coord=None for plain shuffle splits.")
-    ids = np.asarray(holder["stimulus_id"].values).astype(str)
+    ids = stimulus_ids(holder)
     labels = np.asarray(holder[coord].values)
     first = {stimulus: label for stimulus, label in zip(ids[::-1], labels[::-1])}
     if len({(stimulus, label) for stimulus, label in zip(ids, labels)}) != len(first):

@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 _EPS = np.finfo(np.float64).eps
+# Built once, after numpy and scipy have loaded their BLAS: building one scans every loaded library,
+# which cost more than a small fit when done per call (threadpool_limits does it every time).
+_THREADPOOLS = ThreadpoolController()
 
 
 def kernel_pls_predict(train_gram: np.ndarray, test_gram: np.ndarray, target_train: np.ndarray, *,
@@ -57,7 +60,7 @@ def kernel_pls_predict(train_gram: np.ndarray, test_gram: np.ndarray, target_tra
     """
     gram_targets = train_gram @ target_train          # G = Kk Yk
     # The component loop is thousands of tiny products; BLAS threads only add wake-up latency to them.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _THREADPOOLS.limit(limits=1, user_api="blas"):
         return _fit_predict(train_gram, test_gram, target_train, gram_targets, n_components, max_iter, tol)
 
 

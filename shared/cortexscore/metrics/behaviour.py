@@ -76,7 +76,7 @@ def kappa_score(kappas: np.ndarray, pair_names: list, conditions: list, kind: st
     per_row = np.nanmean(kappas, axis=1)
     return Score(value=float(abs(np.nanmean(per_row))), error=float(np.nanstd(kappas)), per_split=per_row,
                  attrs=dict(kappa=kappas, rows=pair_names, conditions=conditions, row_kind=kind,
-                            undefined_kappas=int(np.isnan(kappas).sum())))
+                            undefined_kappas=int(np.isnan(kappas).sum())))  # undefined, or no shared trials
 
 
 class ErrorConsistency:

@@ -159,3 +159,14 @@ def test_options_are_checked_when_the_metric_is_built():
         load_metric("pls", alpha=1.0)
     with pytest.raises(ValueError, match="0 < train_size < 1"):
         load_metric("ridge", train_size=1.5)
+
+
+def test_numeric_stimulus_ids_sort_as_numbers():
+    source, target = linear_data(stimuli=120)
+    numbers = np.arange(120)
+    as_numbers = load_metric("ridge")(neural(source, numbers), neural(target, numbers))
+    # zero-padded strings sort like the numbers, so the splits, and the score, are the same
+    as_padded = load_metric("ridge")(neural(source, stimulus_names(120)), neural(target, stimulus_names(120)))
+    assert as_numbers.value == pytest.approx(as_padded.value, abs=1e-12)
+    with pytest.raises(ValueError, match="stimulus_id values are int64 but the target's are <U"):
+        load_metric("ridge")(neural(source, numbers), neural(target, numbers.astype(str)))
