@@ -7,6 +7,7 @@ import pytest
 
 from cortexscore.benchmarks.synthetic import SyntheticFeatureNet
 from cortexscore.compat.tutorial import ModelCommitment, PytorchWrapper, score_model
+from cortexscore.models.errors import ModelError
 from cortexscore.models.preprocessing import load_preprocess_images
 
 
@@ -32,5 +33,5 @@ def test_a_benchmark_without_local_data_names_the_command_to_use(matching_model)
 
 
 def test_an_activations_model_instead_of_a_brain_model_is_refused(matching_model):
-    with pytest.raises(Exception, match="ModelCommitment"):
+    with pytest.raises(ModelError, match="ModelCommitment"):
         score_model("synthetic-match", "Synthetic2026.IT-pls", object())
