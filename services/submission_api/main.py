@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from fastapi.staticfiles import StaticFiles
 
 from cortexscore.observability import configure_logging, uvicorn_log_config
@@ -67,6 +68,13 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @app.exception_handler(StorageError)
     async def storage_unavailable(request: Request, error: StorageError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "10"})
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, error: OperationalError) -> JSONResponse:
+        # A database restart or network blip: nothing was changed, and the client may retry.
+        log.warning("database unavailable: %s", type(error.orig).__name__ if error.orig else error)
+        return JSONResponse({"detail": "the database is unavailable; retry shortly"}, status_code=503,
+                            headers={"Retry-After": "5"})
 
     return app
 
