@@ -203,10 +203,16 @@ class _ObservabilityMiddleware:
 
 
 def serve_metrics(port_variable: str) -> int | None:
-    """Serve ``/metrics`` on the port named by the environment variable ``port_variable``, if it is set."""
+    """Serve ``/metrics`` on the port named by the environment variable ``port_variable``; return the port or None."""
     from prometheus_client import start_http_server
 
     port = int(os.environ.get(port_variable) or 0)
-    if port:
+    if not port:
+        return None
+    try:
         start_http_server(port, addr=os.environ.get("METRICS_HOST", "0.0.0.0"))
-    return port or None
+    except OSError as error:
+        # Metrics are not worth a worker: a taken port costs the scrape, not the jobs.
+        logging.getLogger(__name__).warning("no metrics: cannot listen on port %d (%s)", port, error)
+        return None
+    return port

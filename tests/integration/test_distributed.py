@@ -114,6 +114,9 @@ def test_twenty_submissions_over_two_scorers_survive_a_killed_scorer(distributed
             assert response.status_code == 202, response.text
             ids.append(response.json()["id"])
 
+        for name, scorer in distributed["scorers"].items():
+            assert Path(f"/proc/{scorer['pid']}").exists(), f"{name} died at start-up:\n" + \
+                distributed["log"].read_text()[-5000:]
         # Halfway, SIGKILL scorer-1 while it holds a job: that job must be finished by scorer-2.
         victim = distributed["scorers"]["scorer-1"]["pid"]
         deadline = time.monotonic() + TIMEOUT

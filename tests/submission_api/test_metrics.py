@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 
 import httpx
 import pytest
@@ -96,3 +97,12 @@ def test_a_scorer_serves_metrics_on_its_port(monkeypatch):
     assert serve_metrics("SCORER_METRICS_PORT") == port
     response = httpx.get(f"http://127.0.0.1:{port}/metrics")
     assert response.status_code == 200 and "cortexscore_job_failures_total" in response.text
+
+
+def test_a_taken_metrics_port_costs_the_metrics_not_the_scorer(monkeypatch):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setenv("SCORER_METRICS_PORT", str(taken.getsockname()[1]))
+        monkeypatch.setenv("METRICS_HOST", "127.0.0.1")
+        assert serve_metrics("SCORER_METRICS_PORT") is None
