@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import logging
 import shutil
@@ -192,10 +193,11 @@ class Worker:
                                   self.cache_dir / "stimuli" / stimulus_sha)
         assembly = load_assembly(assembly_files["netcdf"])
         reporter.check()
-        features = self.model_activations(lease, spec, table, stimulus_sha, reporter)
+        features, model_info = self.model_activations(lease, spec, table, stimulus_sha, reporter)
         ceiling = Score(spec.ceiling.value, spec.ceiling.error) if spec.ceiling else None
         result = score_activations(spec, assembly, table, features, ceiling=ceiling, log=reporter.log)
-        provenance = {**result.provenance, "zip_sha256": lease.zip_sha256,
+        provenance = {**result.provenance, "zip_sha256": lease.zip_sha256, "bibtex": model_info["bibtex"],
+                      "model_visual_degrees": model_info["visual_degrees"],
                       "stimulus_set_sha256": stimulus_sha, "worker": self.settings.worker_id,
                       "assembly_sha256": spec.assembly.files["netcdf"].sha256}
         return json_safe({"raw": result.raw, "error": result.error, "ceiling": result.ceiling,
@@ -203,18 +205,22 @@ class Worker:
                 "layer": result.layer, "region": result.region, "provenance": provenance})
 
     def model_activations(self, lease: JobLease, spec: BenchmarkSpec, table, stimulus_sha: str,
-                          reporter: JobReporter) -> dict[str, np.ndarray]:
-        """Each stimulus set goes through each model once; later benchmarks on the same set reuse it."""
+                          reporter: JobReporter) -> tuple[dict[str, np.ndarray], dict]:
+        """The model's activations and what the model said of itself (bibtex, visual degrees, layers).
+
+        Each stimulus set goes through each model once; later benchmarks on the same set reuse it.
+        """
         layer_mode = procedure(spec).layers
         # The parent never imports user code, so the zip and the model's name stand for its weights and
         # code; they also fix the model's own visual degrees, so the placement only needs the benchmark's.
-        key = ActivationsKey(model_fingerprint=hashlib.sha256(f"{lease.zip_sha256}/{lease.model}".encode()).hexdigest(),
-                             stimulus_set_sha256=stimulus_sha, layers=layer_mode,
+        fingerprint = hashlib.sha256(f"{lease.zip_sha256}/{lease.model}".encode()).hexdigest()
+        key = ActivationsKey(model_fingerprint=fingerprint, stimulus_set_sha256=stimulus_sha, layers=layer_mode,
                              placement=f"stimulus{spec.visual_degrees:g}deg")
+        info_path = self.cache_dir / "models" / f"{fingerprint}.json"
         cached = self.activations.get(key)
-        if cached is not None:
+        if cached is not None and info_path.exists():
             reporter.log(f"[platform] reusing cached activations of {lease.model} on this stimulus set")
-            return cached
+            return cached, json.loads(info_path.read_text())
         self.settings.sandbox_dir.mkdir(parents=True, exist_ok=True)
         work_dir = Path(tempfile.mkdtemp(prefix=f"job{lease.job_id}-", dir=self.settings.sandbox_dir))
         stimuli_dir = self.cache_dir / "stimuli" / stimulus_sha
@@ -240,7 +246,10 @@ class Worker:
             with np.load(outcome.result["outputs"]["stimuli"]) as stored:
                 features = {layer: stored[f"layer{index}"] for index, layer in enumerate(outcome.result["layers"])}
             self.activations.put(key, features)
-            return features
+            info = {name: outcome.result[name] for name in ("bibtex", "visual_degrees", "layers")}
+            info_path.parent.mkdir(parents=True, exist_ok=True)
+            info_path.write_text(json.dumps(info))
+            return features, info
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
 

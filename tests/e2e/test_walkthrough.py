@@ -66,6 +66,7 @@ def test_a_model_matching_the_synthetic_population_scores_near_the_ceiling(platf
     [score] = body["scores"]
     assert score["status"] == "succeeded", score
     assert score["layer"] == "features"
+    assert score["provenance"]["bibtex"].startswith("@misc{cortexscore2026synthetic")
     assert score["ceiled"] > 0.8, score
     with sqlite3.connect(platform.var / "cortexscore.db") as db:
         rows = db.execute("SELECT count(*) FROM scores WHERE submission_id = ?", (created["id"],)).fetchone()[0]

@@ -27,4 +27,4 @@ def get_layers(name):
 
 
 def get_bibtex(model_identifier):
-    return ""
+    return "@misc{cortexscore2026synthetic, title={The synthetic benchmark's feature net}, year={2026}}"
