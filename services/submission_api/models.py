@@ -19,8 +19,9 @@ def utcnow() -> datetime:
 
 class Submission(Base):
     __tablename__ = "submissions"
-    # The leaderboard reads public, unhidden submissions in creation order.
-    __table_args__ = (Index("ix_submissions_leaderboard", "public", "hidden", "created_at"),)
+    # The leaderboard reads public, unhidden submissions in creation order; quotas count a user's recent ones.
+    __table_args__ = (Index("ix_submissions_leaderboard", "public", "hidden", "created_at"),
+                      Index("ix_submissions_owner_recent", "owner_id", "created_at"))
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
