@@ -153,11 +153,19 @@ class ThrowawayPostgres:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        return self.resume()
+
+    def resume(self) -> "ThrowawayPostgres":
+        """Start the server on its existing data (after ``pause``, or from ``start``)."""
         # Durability is pointless for a throwaway server; skipping fsync makes tests and benches faster.
         options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "postgres.log"), "-o", options, "-w", "start")
         return self
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data, as a database outage does."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():

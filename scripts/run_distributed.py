@@ -50,7 +50,8 @@ def main() -> None:
         # error answer (text/xml) the minio client cannot parse.
         for bucket in ("cortexscore-store", "cortexscore-submissions"):
             (var / "s3" / bucket).mkdir(parents=True, exist_ok=True)
-        supervisor.start("s3", rclone_s3_command(var / "s3", s3_port, access_key, secret_key))
+        # Not essential: an S3 outage must not stop the platform, which rides it out with retries.
+        supervisor.start("s3", rclone_s3_command(var / "s3", s3_port, access_key, secret_key), essential=False)
         supervisor.wait_healthy(f"http://127.0.0.1:{s3_port}/", 60, any_answer=True)
         s3 = f"s3://127.0.0.1:{s3_port}"
         worker_token = secrets.token_urlsafe(24)
@@ -67,7 +68,7 @@ def main() -> None:
             scorers_essential=False)
         state = {
             "api_url": api_url, "store_url": f"http://127.0.0.1:{args.store_port}", "s3_endpoint": s3,
-            "database_url": database_url, "launcher_pid": os.getpid(),
+            "database_url": database_url, "launcher_pid": os.getpid(), "s3_pid": supervisor.processes["s3"].pid,
             "scorers": {name: {"pid": process.pid, "metrics_port": metrics_ports[int(name.split("-")[1])]}
                         for name, process in supervisor.processes.items() if name.startswith("scorer-")},
         }

@@ -96,14 +96,20 @@ class JobReporter:
             raise LeaseLost(f"job {self.lease.job_id} was cancelled or re-leased")
 
     def finish(self, action: str, body: dict) -> None:
+        """Report the outcome, riding out an API or database outage of about a minute."""
         self._stop.set()
         self._thread.join()
-        for attempt in range(5):
+        for attempt in range(7):
             try:
                 return self._post(action, body)
             except httpx.TransportError as error:
-                log.warning("reporting job %s failed (%s); retrying", self.lease.job_id, error)
-                time.sleep(2 ** attempt)
+                problem = str(error)
+            except httpx.HTTPStatusError as error:
+                if error.response.status_code < 500:
+                    raise
+                problem = f"HTTP {error.response.status_code}"
+            log.warning("reporting job %s failed (%s); retrying", self.lease.job_id, problem)
+            time.sleep(min(2 ** attempt, 20))
         raise StorageError(f"could not report job {self.lease.job_id} to the API")
 
 
