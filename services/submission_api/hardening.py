@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.orm import Session, sessionmaker
 
+from submission_api.background import PeriodicTask
 from submission_api.config import ApiSettings
 from submission_api.services.queue import sweep_expired
 
@@ -37,30 +37,18 @@ def install_security(app: FastAPI, settings: ApiSettings) -> None:
         return response
 
 
-class LeaseSweeper:
+class LeaseSweeper(PeriodicTask):
     """Returns jobs with expired leases to the queue, so their status is right even when no scorer polls."""
 
     def __init__(self, factory: sessionmaker[Session], settings: ApiSettings):
+        super().__init__("lease-sweeper", settings.sweep_seconds, self.sweep)
         self.factory, self.settings = factory, settings
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="lease-sweeper", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.settings.sweep_seconds):
-            try:
-                with self.factory() as session:
-                    swept = sweep_expired(session, max_attempts=self.settings.max_attempts)
-                if swept:
-                    log.info("lease sweeper: %d expired job(s) returned to the queue or failed", swept)
-            except Exception:  # a database blip must not kill the sweeper
-                log.exception("lease sweeper failed; retrying")
+    def sweep(self) -> None:
+        with self.factory() as session:
+            swept = sweep_expired(session, max_attempts=self.settings.max_attempts)
+        if swept:
+            log.info("lease sweeper: %d expired job(s) returned to the queue or failed", swept)
 
 
 ERROR_DETAIL_SCHEMA = {

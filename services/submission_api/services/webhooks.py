@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from datetime import timedelta
 
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cortexscore.client import sign_webhook
 
+from submission_api.background import PeriodicTask
 from submission_api.config import ApiSettings
 from submission_api.models import Submission, WebhookDelivery, utcnow
 from submission_api.services.submissions import scores_of
@@ -104,20 +104,13 @@ def due_submissions(session: Session, limit: int = 20) -> list[Submission]:
     ).order_by(Submission.webhook_next_at).limit(limit)))
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(PeriodicTask):
     """The API's background thread that works through the outbox."""
 
     def __init__(self, factory: sessionmaker[Session], settings: ApiSettings):
+        super().__init__("webhooks", settings.webhook_poll_seconds, self.run_once,
+                         stop_timeout=settings.webhook_timeout_seconds + 5)
         self.factory, self.settings = factory, settings
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self.settings.webhook_timeout_seconds + 5)
 
     def run_once(self) -> int:
         with self.factory() as session:
@@ -126,9 +119,3 @@ class WebhookDispatcher:
                 deliver(session, submission, self.settings)
             return len(due)
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.settings.webhook_poll_seconds):
-            try:
-                self.run_once()
-            except Exception:  # a broken row or a locked database must not end the thread
-                log.exception("webhook dispatch failed; retrying")
