@@ -74,7 +74,8 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     error_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    log: Mapped[str] = mapped_column(Text, default="")
+    # Up to 200 kB per job: loaded only when the logs are read or appended to, never on a status poll.
+    log: Mapped[str] = mapped_column(Text, default="", deferred=True)
 
     submission: Mapped[Submission] = relationship(back_populates="jobs")
 
