@@ -15,7 +15,6 @@ the best on all stimuli.
 """
 from __future__ import annotations
 
-import math
 import time
 from typing import Callable
 
@@ -23,11 +22,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cortexscore import __version__
 from cortexscore.benchmarks.rsa import subject_matrices
-from cortexscore.benchmarks.scoring import BenchmarkResult, register
+from cortexscore.benchmarks.scoring import BenchmarkResult, ceiled_result, mean_score, register
 from cortexscore.benchmarks.spec import BenchmarkSpec
-from cortexscore.conventions import ceil_score
 from cortexscore.metrics._assembly import pearson_columns
 from cortexscore.models.commitment import select_layer
 from cortexscore.score import Score
@@ -91,9 +88,8 @@ def coggan_ceiling(assembly: xr.DataArray) -> Score:
         raise ValueError(f"the leave-one-subject-out ceiling needs at least 2 subjects, got {names}")
     others = (rsms.sum(axis=0) - rsms) / (len(names) - 1)
     per_subject = pearson_columns(off_diagonal(others).T, off_diagonal(rsms).T)
-    return Score(value=float(per_subject.mean()), error=float(per_subject.std() / math.sqrt(len(names))),
-                 per_split=per_subject, attrs=dict(method="leave_one_subject_out", subjects=len(names),
-                                                   n_stimuli=int(rsms.shape[1])))
+    return mean_score(per_subject, method="leave_one_subject_out", subjects=len(names),
+                      n_stimuli=int(rsms.shape[1]))
 
 
 @register("coggan_rsa")
@@ -120,19 +116,8 @@ def score_coggan(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.DataFr
     layer = select_layer(layer_scores)
     log(f"committed layer {layer} for region {spec.region}")
     per_subject = per_layer[layer]
-    raw = Score(value=float(per_subject.mean()), error=float(per_subject.std() / math.sqrt(len(per_subject))),
-                per_split=per_subject)
+    raw = mean_score(per_subject)
     if ceiling is None:
         ceiling = coggan_ceiling(assembly)
-    ceiled = ceil_score(raw, ceiling, spec.convention)
-    return BenchmarkResult(
-        raw=float(raw), error=float(raw.error), ceiling=float(ceiling), ceiling_error=float(ceiling.error),
-        ceiled=float(ceiled), convention=spec.convention, layer=layer, region=spec.region,
-        provenance={
-            "benchmark": spec.identifier, "benchmark_version": spec.version, "metric": spec.metric,
-            "ceiling_method": spec.ceiling_method, "region_layer_map": {spec.region: layer},
-            "layer_scores": layer_scores, "selection_stimuli": len(ids), "scoring_stimuli": len(ids),
-            "subjects": names, "per_subject": per_subject.tolist(), "cortexscore_version": __version__,
-            "unit_selection_threshold": SELECTION_THRESHOLD,
-        },
-    )
+    return ceiled_result(spec, raw, ceiling, layer, layer_scores=layer_scores, selection_stimuli=len(ids),
+                         scoring_stimuli=len(ids), subjects=names, unit_selection_threshold=SELECTION_THRESHOLD)

@@ -15,11 +15,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cortexscore import __version__
-from cortexscore.benchmarks.scoring import BenchmarkResult, register
+from cortexscore.benchmarks.scoring import BenchmarkResult, ceiled_result, register
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.ceilings import load_ceiling
-from cortexscore.conventions import ceil_score
 from cortexscore.metrics import load_metric
 from cortexscore.score import Score
 
@@ -93,16 +91,8 @@ def score_error_consistency(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli
     raw = load_metric("error_consistency", **spec.metric_options)(source, assembly)
     if ceiling is None:
         ceiling = load_ceiling(spec.ceiling_method)(assembly)
-    ceiled = ceil_score(raw, ceiling, spec.convention)
-    return BenchmarkResult(
-        raw=float(raw), error=float(raw.error), ceiling=float(ceiling), ceiling_error=float(ceiling.error),
-        ceiled=float(ceiled), convention=spec.convention, layer="logits", region=spec.region,
-        provenance={
-            "benchmark": spec.identifier, "benchmark_version": spec.version, "metric": spec.metric,
-            "ceiling_method": spec.ceiling_method, "per_subject": np.asarray(raw.per_split).tolist(),
-            "subjects": [str(subject) for subject in raw.attrs.get("rows", [])],
-            "undefined_kappas": raw.attrs.get("undefined_kappas"), "scoring_stimuli": int(len(stimuli)),
-            "choice_counts": {str(label): int(count) for label, count in pd.Series(choices).value_counts().items()},
-            "cortexscore_version": __version__,
-        },
+    return ceiled_result(
+        spec, raw, ceiling, "logits", subjects=[str(subject) for subject in raw.attrs.get("rows", [])],
+        undefined_kappas=raw.attrs.get("undefined_kappas"), scoring_stimuli=int(len(stimuli)),
+        choice_counts={str(label): int(count) for label, count in pd.Series(choices).value_counts().items()},
     )

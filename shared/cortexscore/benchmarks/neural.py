@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cortexscore.benchmarks.scoring import BenchmarkResult, register
+from cortexscore.benchmarks.scoring import BenchmarkResult, ceiled_result, register
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.ceilings import load_ceiling
-from cortexscore.conventions import ceil_score
 from cortexscore.metrics import load_metric
 from cortexscore.models.commitment import reduce_for_selection, select_layer
 from cortexscore.score import Score
@@ -82,16 +81,8 @@ def score_neural_predictivity(
     raw = metric(source_assembly(layer_features[layer][rows], stimulus_ids[rows], layer), _select(assembly, scoring_ids))
     if ceiling is None:
         ceiling = compute_ceiling(spec, assembly, stimuli)
-    ceiled = ceil_score(float(raw), float(ceiling), spec.convention)
-    return BenchmarkResult(
-        raw=float(raw), error=float(raw.error), ceiling=float(ceiling), ceiling_error=float(ceiling.error),
-        ceiled=float(ceiled), convention=spec.convention, layer=layer, region=spec.region,
-        provenance={
-            "benchmark": spec.identifier, "benchmark_version": spec.version, "metric": spec.metric,
-            "metric_options": raw.attrs.get("options", spec.metric_options), "ceiling_method": spec.ceiling_method,
-            "region_layer_map": {spec.region: layer}, "layer_scores": layer_scores,
-            "selection_stimuli": int(len(selection_ids)), "scoring_stimuli": int(len(scoring_ids)),
-            "per_split": [float(v) for v in np.asarray(raw.per_split)],
-            "seeds": {"cross_validation": raw.attrs.get("random_state", 1), "pca": 0},
-        },
+    return ceiled_result(
+        spec, raw, ceiling, layer, metric_options=raw.attrs.get("options", spec.metric_options),
+        layer_scores=layer_scores, selection_stimuli=int(len(selection_ids)), scoring_stimuli=int(len(scoring_ids)),
+        seeds={"cross_validation": raw.attrs.get("random_state", 1), "pca": 0},
     )

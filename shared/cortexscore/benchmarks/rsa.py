@@ -14,7 +14,6 @@ for a public/private split); its score is the cross-validated variant, 10
 """
 from __future__ import annotations
 
-import math
 import time
 from typing import Callable
 
@@ -22,10 +21,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cortexscore import __version__
-from cortexscore.benchmarks.scoring import BenchmarkResult, register
+from cortexscore.benchmarks.scoring import BenchmarkResult, ceiled_result, mean_score, register
 from cortexscore.benchmarks.spec import BenchmarkSpec
-from cortexscore.conventions import ceil_score
 from cortexscore.metrics._assembly import make_splits
 from cortexscore.metrics.representational import rdm, rdm_similarity
 from cortexscore.models.commitment import select_layer
@@ -97,9 +94,8 @@ def rdm_subjects_ceiling(assembly: xr.DataArray) -> Score:
     total = matrices.sum(axis=0)
     upper = np.array([rdm_similarity(matrix, total / len(names)) for matrix in matrices])
     lower = np.array([rdm_similarity(matrix, (total - matrix) / (len(names) - 1)) for matrix in matrices])
-    return Score(value=float(upper.mean()), error=float(upper.std() / math.sqrt(len(upper))), per_split=upper,
-                 attrs=dict(method="rdm_subjects", upper_bound=float(upper.mean()), lower_bound=float(lower.mean()),
-                            subjects=len(names), matrices=int(assembly.sizes["matrix"]), n_stimuli=len(ids)))
+    return mean_score(upper, method="rdm_subjects", upper_bound=float(upper.mean()), lower_bound=float(lower.mean()),
+                      subjects=len(names), matrices=int(assembly.sizes["matrix"]), n_stimuli=len(ids))
 
 
 def _layer_rdm_similarity(features: np.ndarray, rows: np.ndarray, subject_rdms: np.ndarray, ids: np.ndarray,
@@ -140,20 +136,10 @@ def score_rsa_matrices(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.
     per_split_per_subject = np.array([_layer_rdm_similarity(features[layer], np.sort(test), subject_rdms, ids, layer)
                                       for _, test in splits])
     per_split = per_split_per_subject.mean(axis=1)
-    raw = Score(value=float(per_split.mean()), error=float(per_split.std() / math.sqrt(len(per_split))),
-                per_split=per_split)
+    raw = mean_score(per_split)
     if ceiling is None:
         ceiling = rdm_subjects_ceiling(assembly)
-    ceiled = ceil_score(raw, ceiling, spec.convention)
-    return BenchmarkResult(
-        raw=float(raw), error=float(raw.error), ceiling=float(ceiling), ceiling_error=float(ceiling.error),
-        ceiled=float(ceiled), convention=spec.convention, layer=layer, region=spec.region,
-        provenance={
-            "benchmark": spec.identifier, "benchmark_version": spec.version, "metric": spec.metric,
-            "metric_options": options, "ceiling_method": spec.ceiling_method, "region_layer_map": {spec.region: layer},
-            "layer_scores": layer_scores, "selection_stimuli": len(ids), "scoring_stimuli": len(ids),
-            "subjects": names, "per_split": per_split.tolist(),
-            "per_split_per_subject": per_split_per_subject.tolist(), "cortexscore_version": __version__,
-            "seeds": {"cross_validation": options["random_state"]},
-        },
-    )
+    return ceiled_result(spec, raw, ceiling, layer, metric_options=options, layer_scores=layer_scores,
+                         selection_stimuli=len(ids), scoring_stimuli=len(ids), subjects=names,
+                         per_split_per_subject=per_split_per_subject.tolist(),
+                         seeds={"cross_validation": options["random_state"]})

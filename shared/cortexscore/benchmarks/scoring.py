@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from cortexscore import code_version
 from cortexscore.benchmarks.spec import BenchmarkSpec
+from cortexscore.conventions import ceil_score
 from cortexscore.score import Score
 
 
@@ -33,6 +34,28 @@ class BenchmarkResult:
     layer: str | None
     region: str | None
     provenance: dict = field(default_factory=dict)
+
+
+def mean_score(values, **attrs) -> Score:
+    """The mean of per-split (or per-subject) values, with the standard error over them (ddof 0).
+
+    >>> mean_score(np.array([0.2, 0.4])).value
+    0.30000000000000004
+    """
+    values = np.asarray(values, dtype=float)
+    return Score(value=float(values.mean()), error=float(values.std() / np.sqrt(len(values))), per_split=values,
+                 attrs=attrs)
+
+
+def ceiled_result(spec: BenchmarkSpec, raw: Score, ceiling: Score, layer: str | None, **provenance) -> BenchmarkResult:
+    """Normalise ``raw`` by ``ceiling`` with the benchmark's convention and keep every number apart."""
+    ceiled = ceil_score(raw, ceiling, spec.convention)
+    return BenchmarkResult(
+        raw=float(raw), error=float(raw.error), ceiling=float(ceiling), ceiling_error=float(ceiling.error),
+        ceiled=float(ceiled), convention=spec.convention, layer=layer, region=spec.region,
+        provenance={"per_split": np.asarray(raw.per_split, dtype=float).tolist(),
+                    "region_layer_map": {spec.region: layer}, **provenance},
+    )
 
 
 class ScoringProcedure(Protocol):

@@ -57,7 +57,7 @@ def test_a_model_that_answers_like_one_subject_has_error_consistency_1_with_that
     assert procedure(benchmark).layers == "logits"
     result = score_activations(benchmark, edge.assembly, edge.table, {"logits": logits}, ceiling=edge.ceiling,
                                log=lambda _: None)
-    per_subject = dict(zip(result.provenance["subjects"], result.provenance["per_subject"]))
+    per_subject = dict(zip(result.provenance["subjects"], result.provenance["per_split"]))
     assert per_subject["subject-01"] == pytest.approx(1.0)
     assert 0 < result.raw < 1 and 0 <= result.ceiled <= 1 and result.layer == "logits"
 
