@@ -53,11 +53,10 @@ def populate(url: str, count: int) -> list[str]:
     """``count`` finished submissions, each with one model scored on two benchmarks, as the API stores them."""
     from sqlalchemy import insert
 
-    from submission_api.db import Base, make_engine, migrate
+    from submission_api.db import make_engine, migrate
     from submission_api.models import Job, ScoreRow, Submission
 
     engine = make_engine(url)
-    Base.metadata.create_all(engine)
     migrate(engine)
     now = datetime.now(timezone.utc)
     ids = [f"bench{index:08d}xxxxxxxxxxxx" for index in range(count)]

@@ -16,7 +16,7 @@ from submission_api.catalogue import Catalogue
 from submission_api.config import ApiSettings, get_settings
 from submission_api.hardening import LeaseSweeper, document_error_shapes, install_security
 from submission_api.metrics import install_metrics
-from submission_api.db import Base, make_engine, make_sessionmaker
+from submission_api.db import make_engine, make_sessionmaker, migrate
 from submission_api.services.submissions import remove_upload_leftovers
 from submission_api.routes import jobs, leaderboard, platform, submissions, users
 from submission_api.services.users import ensure_admin
@@ -42,7 +42,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app = FastAPI(title="CortexScore submission API", version="1", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = make_engine(settings.database)
-    Base.metadata.create_all(app.state.engine)
+    migrate(app.state.engine)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     if settings.admin_token.get_secret_value():
         with app.state.sessionmaker() as session:

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from submission_api.db import Base, make_engine
+from submission_api.db import make_engine, migrate
 from tests.conftest_pg import postgres_database, postgres_server  # noqa: F401  (fixtures)
 
 
@@ -14,7 +14,7 @@ def engine(request, tmp_path_factory):
     """SQLite by default; ``@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)`` adds Postgres."""
     if getattr(request, "param", "sqlite") == "postgresql":
         engine = make_engine(request.getfixturevalue("postgres_database"))
-        Base.metadata.create_all(engine)
+        migrate(engine)
         yield engine
         engine.dispose()
         return
@@ -30,7 +30,7 @@ def engine(request, tmp_path_factory):
     def _begin(connection):
         connection.exec_driver_sql("BEGIN")
 
-    Base.metadata.create_all(engine)
+    migrate(engine)
     yield engine
     engine.dispose()
 

@@ -43,7 +43,7 @@ def test_the_page_and_the_model_page_are_served_with_their_own_assets(scored_pla
     [score] = match["scores"]
     assert f"{score['raw']:.3f}" in model_page and f"{score['ceiling']:.3f}" in model_page
     assert f'class="layer">{score["layer"]}<' in model_page
-    assert "gave no bibtex" in model_page  # the example's get_bibtex returns ""
+    assert "@misc{cortexscore2026synthetic" in model_page  # the example's get_bibtex, cited on its page
     svg = httpx.get(f"{scored_platform.url}{link}/Fixture2026.IT-pls/layers.svg")
     assert svg.headers["content-type"].startswith("image/svg+xml")
     root = ElementTree.fromstring(svg.text)
