@@ -11,9 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from cortexscore.benchmarks.spec import BenchmarkSpec, FileRef
-from cortexscore.ingest.catalog import (  # noqa: F401  (re-exported for the service's modules)
-    CATALOG_PREFIX, catalog_key, ceiling_of, data_ref, put_file, register_benchmark,
-)
+from cortexscore.ingest.catalog import CATALOG_PREFIX, catalog_key
 from cortexscore.storage import ObjectNotFound, ObjectStore
 
 

@@ -9,9 +9,8 @@ from cortexscore.benchmarks import synthetic
 from cortexscore.benchmarks.neural import compute_ceiling
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.data import write_assembly, write_stimulus_set
+from cortexscore.ingest.catalog import catalog_key, ceiling_of, data_ref, register_benchmark
 from cortexscore.storage import ObjectStore
-
-from benchmark_store.catalog import catalog_key, ceiling_of, data_ref, register_benchmark
 
 log = logging.getLogger("benchmark_store")
 

@@ -28,7 +28,8 @@ class ReceivedUpload:
         self.path.unlink(missing_ok=True)
 
 
-def _error(status: int, code: str, message: str) -> HTTPException:
+def rejection(status: int, code: str, message: str) -> HTTPException:
+    """An upload refused for one reason, in the contract's ``{code, message, problems}`` shape."""
     return HTTPException(status, {"code": code, "message": message, "problems": [{"code": code, "message": message}]})
 
 
@@ -71,10 +72,10 @@ class _FormReceiver:
             if self._name == FILE_FIELD:
                 self.file_parts += 1
                 if self.file_parts > 1:
-                    raise _error(422, "several_files", "send exactly one file in the 'file' field")
+                    raise rejection(422, "several_files", "send exactly one file in the 'file' field")
                 self.upload.filename = options.get(b"filename", b"").decode("utf-8", "replace")
             elif self._name not in TEXT_FIELDS:
-                raise _error(422, "unknown_field", f"unknown form field {self._name!r}; the fields are "
+                raise rejection(422, "unknown_field", f"unknown form field {self._name!r}; the fields are "
                                                    f"'file', {', '.join(repr(f) for f in TEXT_FIELDS)}")
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
@@ -82,14 +83,14 @@ class _FormReceiver:
         if self._name == FILE_FIELD:
             self.upload.size += len(chunk)
             if self.upload.size > self.max_bytes:
-                raise _error(413, "too_large", f"the upload is larger than the limit of {self.max_bytes} bytes; "
+                raise rejection(413, "too_large", f"the upload is larger than the limit of {self.max_bytes} bytes; "
                                                "leave weights and data out of the zip or load them at run time")
             self._digest.update(chunk)
             self._file.write(chunk)
         else:
             self._text.extend(chunk)
             if len(self._text) > FIELD_LIMIT_BYTES:
-                raise _error(422, "field_too_large", f"the form field {self._name!r} is too long")
+                raise rejection(422, "field_too_large", f"the form field {self._name!r} is too long")
 
     def _part_end(self) -> None:
         if self._name in TEXT_FIELDS:
@@ -105,11 +106,11 @@ async def receive_upload(request: Request, tmp_dir: Path, max_bytes: int) -> Rec
     """Stream the request body to a temporary file under ``tmp_dir``; the caller owns the result."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in options:
-        raise _error(415, "unsupported_media_type", "send the zip as multipart/form-data in the field 'file', "
+        raise rejection(415, "unsupported_media_type", "send the zip as multipart/form-data in the field 'file', "
                                                     "for example: curl -F file=@model.zip .../submissions")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes + FIELD_LIMIT_BYTES:
-        raise _error(413, "too_large", f"the upload declares {declared} bytes, more than the limit of {max_bytes}")
+        raise rejection(413, "too_large", f"the upload declares {declared} bytes, more than the limit of {max_bytes}")
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".upload")
     os.close(fd)
@@ -126,5 +127,5 @@ async def receive_upload(request: Request, tmp_dir: Path, max_bytes: int) -> Rec
         raise
     if receiver.file_parts == 0:
         upload.discard()
-        raise _error(422, "missing_file", "no 'file' field in the form; upload with -F file=@model.zip")
+        raise rejection(422, "missing_file", "no 'file' field in the form; upload with -F file=@model.zip")
     return upload

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Protocol
+from typing import Iterator, Protocol
 
 CHUNK_BYTES = 1 << 20
 UPLOAD_PART_BYTES = 8 << 20
@@ -285,13 +285,3 @@ def fetch_verified(store: ObjectStore, key: str, sha256: str, path: Path, attemp
             Path(staging).unlink(missing_ok=True)
     raise ChecksumMismatch(f"object {key!r} hashed to {actual} on {attempts} downloads, not the recorded {sha256}; "
                            "the stored object is corrupt: ingest it again")
-
-
-def copy_stream_to_file(stream: BinaryIO, path: Path) -> str:
-    """Copy a binary stream to ``path`` in chunks and return its sha256."""
-    digest = hashlib.sha256()
-    with open(path, "wb") as out:
-        for chunk in iter(lambda: stream.read(CHUNK_BYTES), b""):
-            digest.update(chunk)
-            out.write(chunk)
-    return digest.hexdigest()

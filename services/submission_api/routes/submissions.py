@@ -29,7 +29,7 @@ from submission_api.services.quotas import QuotaExceeded, check_quota
 from submission_api.services.submissions import create_submission, scores_of
 from submission_api.services.users import new_webhook_secret
 from submission_api.user_schemas import SubmissionCreatedPublic, SubmissionUpdate, WebhookDeliveryPublic
-from submission_api.upload import ReceivedUpload, receive_upload
+from submission_api.upload import ReceivedUpload, receive_upload, rejection
 
 router = APIRouter(prefix="/submissions", tags=["submissions"])
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -44,10 +44,6 @@ class ValidatedUpload:
     public: bool
     owner: User | None
     callback_url: str | None
-
-
-def _unprocessable(code: str, message: str) -> HTTPException:
-    return HTTPException(422, {"code": code, "message": message, "problems": [{"code": code, "message": message}]})
 
 
 def allowed_uploader(user: OptionalUser, session: SessionDep, settings: SettingsDep) -> User | None:
@@ -80,11 +76,11 @@ def _callback_url(value: str | None, allow_private: bool) -> str | None:
         return None
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(value) > 2048:
-        raise _unprocessable("invalid_callback_url", f"'callback_url' must be an http(s) URL of at most 2048 "
+        raise rejection(422, "invalid_callback_url", f"'callback_url' must be an http(s) URL of at most 2048 "
                                                      f"characters, not {value[:100]!r}")
     if not allow_private and _private_address(parts.hostname):
         # Webhooks are sent from inside the platform: an internal address would let uploads probe our network.
-        raise _unprocessable("invalid_callback_url", f"'callback_url' host {parts.hostname!r} is an internal "
+        raise rejection(422, "invalid_callback_url", f"'callback_url' host {parts.hostname!r} is an internal "
                                                      "address; give a publicly reachable URL")
     return value
 
@@ -96,7 +92,7 @@ async def validated_upload(request: Request, settings: SettingsDep, catalogue: C
     try:
         public_word = upload.fields.get("public", "").strip().lower()
         if public_word not in BOOL_WORDS:
-            raise _unprocessable("invalid_public", f"'public' must be true or false, not {public_word!r}")
+            raise rejection(422, "invalid_public", f"'public' must be true or false, not {public_word!r}")
         callback_url = await run_in_threadpool(_callback_url, upload.fields.get("callback_url"),
                                                settings.webhook_allow_private_addresses)
         report = await run_in_threadpool(check_submission_zip, upload.path)
@@ -108,10 +104,10 @@ async def validated_upload(request: Request, settings: SettingsDep, catalogue: C
             raise HTTPException(503, str(error), headers={"Retry-After": "10"}) from error
         if unknown:
             available = ", ".join(spec.identifier for spec in catalogue.all())
-            raise _unprocessable("unknown_benchmark", f"unknown benchmark(s): {', '.join(unknown)}; "
+            raise rejection(422, "unknown_benchmark", f"unknown benchmark(s): {', '.join(unknown)}; "
                                                       f"available: {available}")
         if not benchmarks:
-            raise _unprocessable("no_benchmarks", "no benchmark is available to score on")
+            raise rejection(422, "no_benchmarks", "no benchmark is available to score on")
         yield ValidatedUpload(upload, report, benchmarks, public_word in TRUE_WORDS, owner, callback_url)
     finally:
         upload.discard()
