@@ -20,53 +20,19 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import ROOT, free_port
 from tests.conftest_pg import postgres_database, postgres_server  # noqa: F401  (fixtures)
-from tests.zips import write_zip
+from tests.zips import tiny_model_source, tutorial_files, write_zip
 
 SUBMISSIONS = 20
 BENCHMARK = "Synthetic2026.IT-pls"
 TIMEOUT = 360
 
-# A model that scores in about a second: 8 channels on 32-pixel images, one candidate layer.
-TINY_MODEL = '''
-import functools
-
-import torch
-from model_tools.activations.pytorch import PytorchWrapper, load_preprocess_images
-
-NAME = "{name}"
-torch.manual_seed({seed})
-net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 5, stride=2), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(4),
-                          torch.nn.Flatten())
-activations_model = PytorchWrapper(identifier=NAME, model=net,
-                                   preprocessing=functools.partial(load_preprocess_images, image_size=32))
-
-
-def get_model_list():
-    return [NAME]
-
-
-def get_model(name):
-    return activations_model
-
-
-def get_layers(name):
-    return ["3"]
-
-
-def get_bibtex(model_identifier):
-    return ""
-'''
-
 pytestmark = pytest.mark.slow
 
 
 def tiny_zip(path: Path, index: int) -> Path:
-    root = f"tiny_{index}"
-    return write_zip(path, {
-        f"{root}/__init__.py": "\n", f"{root}/models/__init__.py": "\n",
-        f"{root}/setup.py": f"from setuptools import setup\nsetup(name='{root}')\n",
-        f"{root}/models/base_models.py": TINY_MODEL.format(name=f"tiny-{index}", seed=index),
-    })
+    """A model that scores in about a second, different per ``index``."""
+    return write_zip(path, tutorial_files(root=f"tiny_{index}", **{
+        "models/base_models.py": tiny_model_source(f"tiny-{index}", seed=index)}))
 
 
 @pytest.fixture(scope="module")
