@@ -38,24 +38,38 @@ def _pump(name: str, stream, colour: bool) -> None:
 
 
 class Supervisor:
-    """Named child processes with prefixed output. An essential process that exits stops them all."""
+    """Named child processes with prefixed output.
+
+    An essential process that exits stops them all; a restartable one is
+    started again after a back-off that doubles while it keeps crashing.
+    """
+
+    #: A process that ran at least this long before exiting restarts after the shortest back-off again.
+    STABLE_SECONDS = 60.0
 
     def __init__(self, base_env: dict | None = None):
         self.base_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(base_env or {})}
         self.processes: dict[str, subprocess.Popen] = {}
         self.essential: set[str] = set()
+        self.restartable: dict[str, tuple[list[str], dict | None]] = {}
+        self.started_at: dict[str, float] = {}
+        self.backoff: dict[str, float] = {}
         self.colour = sys.stdout.isatty()
         self.cleanups: list = []
         self.stopped = False
         # SIGTERM unwinds like Ctrl-C, so the caller's `finally: supervisor.stop()` runs in both cases.
         signal.signal(signal.SIGTERM, lambda *_args: sys.exit(0))
 
-    def start(self, name: str, command: list[str], env: dict | None = None, *, essential: bool = True) -> subprocess.Popen:
+    def start(self, name: str, command: list[str], env: dict | None = None, *, essential: bool = True,
+              restart: bool = False) -> subprocess.Popen:
         process = subprocess.Popen(command, env={**self.base_env, **(env or {})}, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.processes[name] = process
+        self.started_at[name] = time.monotonic()
         if essential:
             self.essential.add(name)
+        if restart:
+            self.restartable[name] = (command, env)
         threading.Thread(target=_pump, args=(name, process.stdout, self.colour), daemon=True).start()
         return process
 
@@ -101,14 +115,28 @@ class Supervisor:
         print("[platform] stopped", flush=True)
 
     def run_forever(self) -> None:
-        """Block until Ctrl-C, SIGTERM or an essential process's exit; report other exits once."""
+        """Block until Ctrl-C, SIGTERM or an essential process's exit; restart or report the others."""
         reported: set[str] = set()
+        restart_at: dict[str, float] = {}
         while True:
             self._check_essential("")
-            for name, process in self.processes.items():
-                if process.poll() is not None and name not in reported:
+            now = time.monotonic()
+            for name, process in list(self.processes.items()):
+                if process.poll() is None or name in reported:
+                    continue
+                if name not in self.restartable:
                     reported.add(name)
                     print(f"[platform] {name} exited with code {process.returncode}; the others go on", flush=True)
+                elif name not in restart_at:
+                    ran = now - self.started_at[name]
+                    delay = 1.0 if ran >= self.STABLE_SECONDS else min(2 * self.backoff.get(name, 0.5), 60.0)
+                    self.backoff[name] = delay
+                    restart_at[name] = now + delay
+                    print(f"[platform] {name} exited with code {process.returncode} after {ran:.0f}s; "
+                          f"restarting it in {delay:.0f}s", flush=True)
+                elif now >= restart_at[name]:
+                    del restart_at[name]
+                    self.start(name, *self.restartable[name], essential=False, restart=True)
             time.sleep(0.5)
 
 

@@ -65,7 +65,8 @@ def main() -> None:
                      "API_WORKER_TOKEN": worker_token},
             scorer_env=lambda index: {"SCORER_WORKER_TOKEN": worker_token,
                                       "SCORER_METRICS_PORT": str(metrics_ports[index])},
-            scorers_essential=False)
+            # A fixed pool, as N machines are: a scorer that dies stays down and its jobs move to the others.
+            restart_scorers=False)
         state = {
             "api_url": api_url, "store_url": f"http://127.0.0.1:{args.store_port}", "s3_endpoint": s3,
             "database_url": database_url, "launcher_pid": os.getpid(), "s3_pid": supervisor.processes["s3"].pid,

@@ -18,10 +18,11 @@ from processes import Supervisor  # noqa: E402
 
 def start_services(supervisor: Supervisor, var: Path, *, port: int, store_port: int, scorers: int,
                    store_env: dict | None = None, api_env: dict | None = None,
-                   scorer_env=lambda index: {}, scorers_essential: bool = True) -> str:
+                   scorer_env=lambda index: {}, restart_scorers: bool = True) -> str:
     """Start the store, then the API, then ``scorers`` scorers, each once the one before answers; return the API URL.
 
-    ``scorer_env(index)`` adds settings to scorer ``index`` (1-based), e.g. its own metrics port.
+    ``scorer_env(index)`` adds settings to scorer ``index`` (1-based), e.g. its own metrics port. Scorers are
+    stateless, so one that crashes is started again (``restart_scorers``) and never takes the platform down.
     """
     api_url, store_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{store_port}"
     supervisor.start("store", [sys.executable, "-m", "benchmark_store"],
@@ -35,7 +36,7 @@ def start_services(supervisor: Supervisor, var: Path, *, port: int, store_port: 
             "SCORER_API_URL": api_url, "SCORER_STORE_URL": store_url,
             "SCORER_CACHE_DIR": str(var / f"scorer-{index}"), "SCORER_WORKER_ID": f"local-scorer-{index}",
             "SCORER_SANDBOX_HIDDEN_PATHS": json.dumps([str(var)]), **scorer_env(index)},
-            essential=scorers_essential)
+            essential=False, restart=restart_scorers)
     return api_url
 
 

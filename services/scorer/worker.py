@@ -123,6 +123,22 @@ class Worker:
         hidden_paths(settings)  # fail at start-up, not on the first job, if the sandbox set-up is wrong
         self.activations = ActivationsCache(self.cache_dir / "activations", settings.activation_cache_bytes)
         self._stopping = False
+        self.last_poll = time.monotonic()
+        self.current_job: int | None = None
+
+    def health(self) -> tuple[bool, dict]:
+        """``/healthz``: the worker loop is polling or busy on a job, and the API and the store answer."""
+        problems = []
+        idle = time.monotonic() - self.last_poll
+        if self.current_job is None and idle > max(60.0, 5 * self.settings.poll_seconds):
+            problems.append(f"the worker loop has not polled the API for {idle:.0f}s")
+        for name, url in (("api", self.settings.api_url), ("store", self.settings.store_url)):
+            try:
+                httpx.get(f"{url}/healthz", timeout=3).raise_for_status()
+            except httpx.HTTPError as error:
+                problems.append(f"the {name} at {url} does not answer /healthz: {error}")
+        return not problems, {"status": "unavailable" if problems else "ok", "worker_id": self.settings.worker_id,
+                              "current_job": self.current_job, "problems": problems}
 
     def stop(self, *_args) -> None:
         self._stopping = True
@@ -138,6 +154,7 @@ class Worker:
         log.info("scorer %s polling %s", self.settings.worker_id, self.settings.api_url)
         done = 0
         while not self._stopping:
+            self.last_poll = time.monotonic()
             try:
                 lease = self.claim()
             except httpx.HTTPError as error:
@@ -146,7 +163,13 @@ class Worker:
             if lease is None:
                 time.sleep(self.settings.poll_seconds)
                 continue
-            self.process(lease)
+            self.current_job = lease.job_id
+            try:
+                self.process(lease)
+            except Exception:  # a stateless worker outlives any one job; the lease brings the job back
+                log.exception("unexpected error on job %s; going on with the next job", lease.job_id)
+            finally:
+                self.current_job = None
             done += 1
             if self.settings.max_jobs and done >= self.settings.max_jobs:
                 return
@@ -155,34 +178,42 @@ class Worker:
         reporter = JobReporter(self.api, lease, self.settings.heartbeat_seconds)
         reporter.log(f"[platform] scorer {self.settings.worker_id} scoring {lease.model} on "
                      f"{lease.benchmark} v{lease.benchmark_version} (attempt {lease.attempt})")
+        try:
+            action, body = self._outcome(lease, reporter)
+            reporter.finish(action, body)
+        except LeaseLost as error:
+            log.warning("abandoning job %s: %s", lease.job_id, error)
+        except (StorageError, httpx.HTTPError) as error:
+            # The API keeps the job; its lease expires and another claim retries it. This worker goes on.
+            log.warning("could not report job %s (%s); its lease will expire and it will be retried",
+                        lease.job_id, error)
+
+    def _outcome(self, lease: JobLease, reporter: JobReporter) -> tuple[str, dict]:
+        """Score the job and return the report to send: ``complete`` with a score, or ``fail`` with its kind."""
         started = time.perf_counter()
         try:
             result = self.score(lease, reporter)
-            reporter.log(f"[platform] done in {time.perf_counter() - started:.1f}s: raw {result['raw']:.4f}, "
-                         f"ceiling {result['ceiling']:.4f}, ceiled {result['ceiled']:.4f} (layer {result['layer']})")
-            reporter.finish("complete", {"score": result})
-        except LeaseLost as error:
-            log.warning("abandoning job %s: %s", lease.job_id, error)
+        except LeaseLost:
+            raise
         except SubmissionFailure as error:
             reporter.log(f"[platform] submission error: {error}")
-            reporter.finish("fail", {"kind": "submission", "message": str(error)[:4000]})
+            return "fail", {"kind": "submission", "message": str(error)[:4000]}
+        except ChecksumMismatch as error:
+            return self._platform_failure(reporter, error)
         except ValueError as error:
             # The metric rejects what the model produced (constant or NaN activations, too few features).
-            if isinstance(error, ChecksumMismatch):
-                self._platform_failure(reporter, error)
-            else:
-                reporter.log(f"[platform] scoring rejected the model's output: {error}")
-                reporter.finish("fail", {"kind": "submission", "message": f"scoring failed: {error}"[:4000]})
+            reporter.log(f"[platform] scoring rejected the model's output: {error}")
+            return "fail", {"kind": "submission", "message": f"scoring failed: {error}"[:4000]}
         except Exception as error:  # everything else is ours: retried by the API
-            self._platform_failure(reporter, error)
+            return self._platform_failure(reporter, error)
+        reporter.log(f"[platform] done in {time.perf_counter() - started:.1f}s: raw {result['raw']:.4f}, "
+                     f"ceiling {result['ceiling']:.4f}, ceiled {result['ceiled']:.4f} (layer {result['layer']})")
+        return "complete", {"score": result}
 
-    def _platform_failure(self, reporter: JobReporter, error: Exception) -> None:
+    @staticmethod
+    def _platform_failure(reporter: JobReporter, error: Exception) -> tuple[str, dict]:
         log.exception("platform error on job %s", reporter.lease.job_id)
-        message = f"platform error ({type(error).__name__}): {error}"[:4000]
-        try:
-            reporter.finish("fail", {"kind": "platform", "message": message})
-        except (LeaseLost, StorageError, httpx.HTTPError) as report_error:
-            log.warning("could not report the failure: %s", report_error)
+        return "fail", {"kind": "platform", "message": f"platform error ({type(error).__name__}): {error}"[:4000]}
 
     def _fetch_ref(self, ref) -> dict[str, Path]:
         return {role: fetch(self.store, f"/objects/{file.key}", file.sha256, self.cache_dir,
@@ -262,10 +293,10 @@ class Worker:
 
 def main() -> None:
     configure_logging("scorer")
-    serve_metrics("SCORER_METRICS_PORT")
     settings = get_settings()
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     worker = Worker(settings)
+    serve_metrics("SCORER_METRICS_PORT", worker.health)
     signal.signal(signal.SIGTERM, worker.stop)
     worker.run()
 

@@ -2,7 +2,7 @@
 
 Each service hooks in with one call: the web services with
 :func:`instrument` (a ``/metrics`` route, request IDs, request timings,
-upload bytes), the scorer with :func:`serve_metrics`; their ``main()``
+upload bytes), the scorer with :func:`serve_metrics` (with its ``/healthz``); their ``main()``
 configures logging with :func:`configure_logging` (or hands
 :func:`uvicorn_log_config` to uvicorn). Log records carry the request ID of
 the request being served (the ``X-Request-ID`` header, made up when absent,
@@ -15,9 +15,11 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -202,17 +204,42 @@ class _ObservabilityMiddleware:
             job_id_var.reset(job_token)
 
 
-def serve_metrics(port_variable: str) -> int | None:
-    """Serve ``/metrics`` on the port named by the environment variable ``port_variable``; return the port or None."""
-    from prometheus_client import start_http_server
+def serve_metrics(port_variable: str, health: Callable[[], tuple[bool, dict]] | None = None) -> int | None:
+    """Serve ``/metrics`` (and ``/healthz`` when ``health`` is given) on the port named by ``port_variable``.
+
+    ``health()`` returns whether the process is healthy and a JSON body saying why; ``/healthz`` answers
+    200 or 503 with it. Returns the port, or None when the variable is unset or the port is taken.
+    """
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            if self.path == "/metrics":
+                self._answer(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
+            elif self.path == "/healthz" and health is not None:
+                healthy, body = health()
+                self._answer(200 if healthy else 503, json.dumps(body).encode(), "application/json")
+            else:
+                self._answer(404, json.dumps({"detail": f"no route {self.path}; try /metrics or /healthz"}).encode(),
+                             "application/json")
+
+        def _answer(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args) -> None:  # probes every few seconds would drown the job logs
+            pass
 
     port = int(os.environ.get(port_variable) or 0)
     if not port:
         return None
     try:
-        start_http_server(port, addr=os.environ.get("METRICS_HOST", "0.0.0.0"))
+        server = ThreadingHTTPServer((os.environ.get("METRICS_HOST", "0.0.0.0"), port), Handler)
     except OSError as error:
         # Metrics are not worth a worker: a taken port costs the scrape, not the jobs.
         logging.getLogger(__name__).warning("no metrics: cannot listen on port %d (%s)", port, error)
         return None
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return port

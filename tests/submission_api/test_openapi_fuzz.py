@@ -22,5 +22,5 @@ def test_no_server_errors_and_responses_match_their_schema(platform):
                "--phases", "examples,coverage,fuzzing", "--continue-on-failure"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     report = result.stdout[-6000:] + result.stderr[-2000:]
-    assert result.returncode == 0, report
+    assert result.returncode == 0, report + "\n" + platform.logs()
     assert "passed" in report.lower() or "no issues found" in report.lower(), report
