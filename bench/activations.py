@@ -5,8 +5,9 @@ Both sides run in this one process, on the same images, network and batch size:
 - ``ours``: what the scorer does for one submission on the synthetic stimulus set. Its sandboxed child
   places the images and calls the model's ``activations()`` (hooks on every candidate layer, flattening),
   once; then the parent scores each benchmark sharing the set ('Synthetic2026.IT-pls' and
-  'Synthetic2026.IT-ridge') with ``cortexscore.benchmarks.scoring.score_activations`` (layer selection
-  with PCA on the public split, the metric on the private split). Ceilings are precomputed, as the
+  'Synthetic2026.IT-ridge') with ``cortexscore.benchmarks.scoring.score_activations``: the region's
+  layer search (PCA and PLS on the public split) once, as the scorer shares it across jobs through
+  ``LayerCommitments``, then each benchmark's metric on the private split. Ceilings are precomputed, as the
   benchmark store does at registration.
 - ``bare``: ``net(images)`` per batch under ``torch.no_grad()``, images loaded and preprocessed with the
   model's own preprocessing (so decoding is counted on both sides); and ``bare_forward_only`` on
@@ -76,6 +77,7 @@ def synthetic_benchmarks(out_dir: Path, n_stimuli: int | None):
 def score_like_the_scorer(model, specs, table, assembly, image_paths, batch_size: int, work_dir: Path) -> dict:
     """The child's placement and activations, then the parent's scoring of every benchmark; timed in parts."""
     from cortexscore.benchmarks.scoring import procedure, score_activations
+    from cortexscore.models.commitment import LayerCommitments
     from cortexscore.models.placement import place_images
     from cortexscore.score import Score
 
@@ -84,9 +86,11 @@ def score_like_the_scorer(model, specs, table, assembly, image_paths, batch_size
     placed = place_images(image_paths, work_dir / "placed", model.visual_degrees(), specs[0].visual_degrees)
     features = model.activations([str(path) for path in placed], layers, batch_size=batch_size)
     activations_done = time.perf_counter()
+    commitments = LayerCommitments(work_dir / "commitments.json")  # as the scorer keeps it, on disk
     results = {spec.identifier: score_activations(spec, assembly, table, features,
                                                   ceiling=Score(spec.ceiling.value, spec.ceiling.error),
-                                                  log=lambda _text: None) for spec in specs}
+                                                  log=lambda _text: None, commitments=commitments)
+               for spec in specs}
     finished = time.perf_counter()
     return {"seconds": finished - started, "cpu_seconds": time.process_time() - cpu_started,
             "activations_seconds": activations_done - started, "features": features,

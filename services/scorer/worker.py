@@ -20,6 +20,7 @@ from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.data import load_assembly, load_stimulus_set
 from cortexscore.jobs import JobLease
 from cortexscore.models.cache import ActivationsCache, ActivationsKey
+from cortexscore.models.commitment import LayerCommitments
 from cortexscore.observability import configure_logging, serve_metrics
 from cortexscore.score import Score
 from cortexscore.storage import ChecksumMismatch, StorageError
@@ -230,9 +231,12 @@ class Worker:
                                   self.cache_dir / "stimuli" / stimulus_sha)
         assembly = load_assembly(assembly_files["netcdf"])
         reporter.check()
-        features, model_info = self.model_activations(lease, spec, table, stimulus_sha, reporter)
+        features, model_info, key = self.model_activations(lease, spec, table, stimulus_sha, reporter)
         ceiling = Score(spec.ceiling.value, spec.ceiling.error) if spec.ceiling else None
-        result = score_activations(spec, assembly, table, features, ceiling=ceiling, log=reporter.log)
+        # Benchmarks of one region on these activations share its layer search, across jobs.
+        commitments = LayerCommitments(self.cache_dir / "commitments" / f"{key.digest()}.json")
+        result = score_activations(spec, assembly, table, features, ceiling=ceiling, log=reporter.log,
+                                   commitments=commitments)
         provenance = {**result.provenance, "zip_sha256": lease.zip_sha256, "bibtex": model_info["bibtex"],
                       "model_visual_degrees": model_info["visual_degrees"],
                       "stimulus_set_sha256": stimulus_sha, "worker": self.settings.worker_id,
@@ -242,8 +246,8 @@ class Worker:
                 "layer": result.layer, "region": result.region, "provenance": provenance})
 
     def model_activations(self, lease: JobLease, spec: BenchmarkSpec, table, stimulus_sha: str,
-                          reporter: JobReporter) -> tuple[dict[str, np.ndarray], dict]:
-        """The model's activations and what the model said of itself (bibtex, visual degrees, layers).
+                          reporter: JobReporter) -> tuple[dict[str, np.ndarray], dict, ActivationsKey]:
+        """The model's activations, what the model said of itself (bibtex, visual degrees, layers), and their key.
 
         Each stimulus set goes through each model once; later benchmarks on the same set reuse it.
         """
@@ -257,7 +261,7 @@ class Worker:
         cached = self.activations.get(key)
         if cached is not None and info_path.exists():
             reporter.log(f"[platform] reusing cached activations of {lease.model} on this stimulus set")
-            return cached, json.loads(info_path.read_text())
+            return cached, json.loads(info_path.read_text()), key
         self.settings.sandbox_dir.mkdir(parents=True, exist_ok=True)
         work_dir = Path(tempfile.mkdtemp(prefix=f"job{lease.job_id}-", dir=self.settings.sandbox_dir))
         stimuli_dir = self.cache_dir / "stimuli" / stimulus_sha
@@ -286,7 +290,7 @@ class Worker:
             info = {name: outcome.result[name] for name in ("bibtex", "visual_degrees", "layers")}
             info_path.parent.mkdir(parents=True, exist_ok=True)
             info_path.write_text(json.dumps(info))
-            return features, info
+            return features, info, key
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
 

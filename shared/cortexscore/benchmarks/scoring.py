@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 from cortexscore import code_version
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.conventions import ceil_score
+from cortexscore.models.commitment import LayerCommitments
 from cortexscore.score import Score
 
 
@@ -69,15 +70,17 @@ class Procedure:
     score: ScoringProcedure
     # "candidates": every layer the model offers for commitment; "logits": the model's last leaf module only.
     layers: str = "candidates"
+    # Whether it commits the region's layer, and so takes ``commitments`` to share it across benchmarks.
+    commits_region: bool = False
 
 
 PROCEDURES: dict[str, Procedure] = {}
 
 
-def register(name: str, layers: str = "candidates"):
+def register(name: str, layers: str = "candidates", commits_region: bool = False):
     """Decorator that registers a scoring procedure under ``name``."""
     def decorate(function: ScoringProcedure) -> ScoringProcedure:
-        PROCEDURES[name] = Procedure(function, layers)
+        PROCEDURES[name] = Procedure(function, layers, commits_region)
         return function
     return decorate
 
@@ -92,10 +95,13 @@ def procedure(spec: BenchmarkSpec) -> Procedure:
 
 def score_activations(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.DataFrame,
                       layer_features: dict[str, np.ndarray], ceiling: Score | None = None,
-                      log: Callable[[str], None] = print) -> BenchmarkResult:
+                      log: Callable[[str], None] = print,
+                      commitments: LayerCommitments | None = None) -> BenchmarkResult:
     """Score ``layer_features`` (each (n_stimuli, n_features) in the row order of ``stimuli``) on ``spec``.
 
     Whatever the procedure, the result's provenance names the benchmark version and the code that scored it.
+    ``commitments`` holds the region layers these same features committed to, for benchmarks that share them
+    (see :class:`cortexscore.models.commitment.LayerCommitments`).
 
     BLAS runs on one thread here. Scoring is hundreds of small products and solves (n_stimuli is at most a
     few thousand): a second BLAS thread gains little on them, and when the machine is busy (one scorer per
@@ -103,7 +109,9 @@ def score_activations(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.D
     scoring the two synthetic benchmarks 4x slower (27s against 6.4s; see bench/activations.py).
     """
     with threadpool_limits(limits=1, user_api="blas"):
-        result = procedure(spec).score(spec, assembly, stimuli, layer_features, ceiling, log)
+        chosen = procedure(spec)
+        shared = {"commitments": commitments} if chosen.commits_region else {}
+        result = chosen.score(spec, assembly, stimuli, layer_features, ceiling, log, **shared)
     result.provenance = {
         **result.provenance, "benchmark": spec.identifier, "benchmark_version": spec.version, "kind": spec.kind,
         "scoring": spec.scoring, "metric": spec.metric, "ceiling_method": spec.ceiling_method,

@@ -6,6 +6,11 @@ keeps the regression fast on wide layers and makes layers of different widths co
 """
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from pathlib import Path
+
 import numpy as np
 from sklearn.decomposition import PCA
 
@@ -75,3 +80,48 @@ def _gram_pca_scores(features: np.ndarray, n_components: int) -> np.ndarray:
     # invariant to it, as they are to any rotation of the feature space.
     signs = np.sign(eigenvectors[np.abs(eigenvectors).argmax(axis=0), np.arange(eigenvectors.shape[1])])
     return (eigenvectors * signs * np.sqrt(eigenvalues)).astype(np.float32)
+
+
+class LayerCommitments:
+    """The layers one model's activations committed to, per region and public data, shared across benchmarks.
+
+    Brain-Score commits one layer per region and scores every benchmark of that region with it, so
+    the layer search (every candidate layer, cross-validated) runs once per region rather than once
+    per benchmark. An entry is keyed by what decides it: the region and the versioned, checksummed
+    stimulus set and assembly whose public split scored the layers (:func:`commitment_key`). With
+    ``path`` the entries persist as JSON, so the scorer's later jobs on the same activations reuse
+    them; one instance must only ever see one model's activations of one placed stimulus set.
+
+    Examples
+    --------
+    >>> commitments = LayerCommitments()
+    >>> commitments.put("IT|data", "relu2", {"relu1": 0.4, "relu2": 0.5})
+    >>> commitments.get("IT|data")
+    ('relu2', {'relu1': 0.4, 'relu2': 0.5})
+    >>> commitments.get("V1|data") is None
+    True
+    """
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        self._entries: dict[str, dict] = {}
+        if path is not None and path.exists():
+            try:
+                self._entries = json.loads(path.read_text())
+            except (OSError, ValueError):  # a torn or foreign file only costs a new layer search
+                self._entries = {}
+
+    def get(self, key: str) -> tuple[str, dict[str, float]] | None:
+        entry = self._entries.get(key)
+        return None if entry is None else (entry["layer"], entry["layer_scores"])
+
+    def put(self, key: str, layer: str, layer_scores: dict[str, float]) -> None:
+        self._entries[key] = {"layer": layer, "layer_scores": layer_scores}
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename: a concurrent reader sees the old file or the new one, never half of one.
+        handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+        with os.fdopen(handle, "w") as file:
+            json.dump(self._entries, file)
+        os.replace(temporary, self.path)
