@@ -7,14 +7,20 @@ Each poller asks for a random submission, waits ``--interval`` seconds, and
 asks again: twice as often as ``cortexscore submit --wait`` (every 2 s). Writes bench/results/api_latency.json.
 
     .venv/bin/python bench/api_latency.py [--submissions 10000] [--pollers 64] [--seconds 20] [--interval 1.0]
+
+For diagnosis, ``--databases sqlite`` skips PostgreSQL (the results file is
+then left alone unless ``--output`` names one) and ``--trace DIR`` keeps each
+request's start time and latency, and the API's log, in DIR.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -113,7 +119,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-async def poll(url: str, ids: list[str], pollers: int, seconds: float, interval: float) -> dict:
+async def poll(url: str, ids: list[str], pollers: int, seconds: float, interval: float,
+               trace: list | None = None) -> dict:
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=pollers, max_keepalive_connections=pollers)
@@ -130,8 +137,11 @@ async def poll(url: str, ids: list[str], pollers: int, seconds: float, interval:
                     errors += 1
                 elif time.monotonic() > measure_from:
                     latencies.append(elapsed)
+                    if trace is not None:
+                        trace.append((started - trace_zero, elapsed))
                 await asyncio.sleep(interval)
 
+        trace_zero = time.perf_counter()
         measure_from = time.monotonic() + 3  # warm-up: connections, caches, the ORM's statement cache
         stop = measure_from + seconds
         await asyncio.gather(*(poller(seed) for seed in range(pollers)))
@@ -141,7 +151,10 @@ async def poll(url: str, ids: list[str], pollers: int, seconds: float, interval:
 
 
 def measure(name: str, url: str, ids: list[str], args) -> dict:
-    result = asyncio.run(poll(url, ids, args.pollers, args.seconds, args.interval))
+    trace = [] if args.trace else None
+    result = asyncio.run(poll(url, ids, args.pollers, args.seconds, args.interval, trace))
+    if args.trace:
+        (args.trace / f"{name}.json").write_text(json.dumps(trace))
     print(f"{name:>9}: p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms  "
           f"({result['requests']} requests, {result['errors']} errors)", flush=True)
     return result
@@ -153,14 +166,29 @@ def main() -> None:
     parser.add_argument("--pollers", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--databases", default="sqlite,postgres",
+                        help="comma-separated subset of sqlite,postgres (diagnosis; the bare route always runs)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help=f"results file (default {RESULTS.relative_to(ROOT)} when both databases run)")
+    parser.add_argument("--trace", type=Path, default=None,
+                        help="directory for per-request (start, latency) traces and the API logs")
     args = parser.parse_args()
+    wanted = [name for name in args.databases.split(",") if name]
+    if not set(wanted) <= {"sqlite", "postgres"} or not wanted:
+        parser.error("--databases takes sqlite, postgres or both")
+    output = args.output or (RESULTS if set(wanted) == {"sqlite", "postgres"} else None)
+    if args.trace:
+        args.trace.mkdir(parents=True, exist_ok=True)
     results = {"setup": {"submissions": args.submissions, "pollers": args.pollers, "seconds": args.seconds,
                          "poll_interval_seconds": args.interval, "cpus": os.cpu_count(),
                          "server": "uvicorn, 1 worker, loopback"}}
-    with tempfile.TemporaryDirectory() as tmp, ThrowawayPostgres() as postgres:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         Path(tmp, "sqlite").mkdir()
-        databases = {"sqlite": f"sqlite:///{tmp}/sqlite/cortexscore.db",
-                     "postgres": create_database(postgres.url, "bench")}
+        databases = {}
+        if "sqlite" in wanted:
+            databases["sqlite"] = f"sqlite:///{tmp}/sqlite/cortexscore.db"
+        if "postgres" in wanted:
+            databases["postgres"] = create_database(stack.enter_context(ThrowawayPostgres()).url, "bench")
         for name, database_url in databases.items():
             ids = populate(database_url, args.submissions)
             (Path(tmp) / name).mkdir(exist_ok=True)
@@ -171,6 +199,8 @@ def main() -> None:
             finally:
                 api.terminate()
                 api.wait(10)
+                if args.trace:
+                    shutil.copy(Path(tmp) / name / "api.log", args.trace / f"{name}-api.log")
         Path(tmp, "body.json").write_bytes(body)
         port = free_port()
         bare = start([sys.executable, "-c", BARE_APP, str(port), str(Path(tmp, "body.json"))], {}, port,
@@ -184,8 +214,9 @@ def main() -> None:
     for name in databases:
         results[name]["p99_over_bare"] = results[name]["p99_ms"] / results["bare"]["p99_ms"]
         results[name]["meets_target"] = results[name]["p99_over_bare"] <= 3 and results[name]["p99_ms"] < 50
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
 

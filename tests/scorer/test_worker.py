@@ -1,4 +1,4 @@
-"""Two benchmarks on one stimulus set: the model's forward pass runs over that set once, counted in its own log."""
+"""Two benchmarks on one stimulus set: the model's forward pass and the region's layer search run once."""
 import math
 
 from tests.zips import tiny_model_source, tutorial_files, write_zip
@@ -20,6 +20,7 @@ def test_shared_stimulus_set_runs_through_the_model_once(platform, tmp_path):
     assert sum(batches) == 400, "the 400 synthetic images should go through the model exactly once"
     assert len(batches) == math.ceil(400 / 64)
     assert log.count("reusing cached activations") == 1
+    assert log.count("reusing the committed layer") == 1, "the second IT benchmark should reuse the layer search"
 
 
 def test_a_dependency_the_scorers_lack_fails_the_job_naming_it(platform, tmp_path):
