@@ -13,8 +13,9 @@ Both sides run in this one process, on the same images, network and batch size:
   model's own preprocessing (so decoding is counted on both sides); and ``bare_forward_only`` on
   tensors decoded beforehand.
 
-The target is ``ours / bare <= 1.3``. The scorer's hand-off between its child and parent (the child's
-``.npz``, the parent's load and the activations cache's ``put``) is timed once and reported apart.
+The target is ``ours / bare <= 1.3``. The scorer's hand-off between its child and parent (the child
+writes its ``.npz`` once; the parent's activations cache adopts that file and reads it) is timed once
+and reported apart.
 The model is the tutorial's AlexNet (examples/, random weights) on its seven candidate layers.
 Sandbox start-up, unzipping and data download are not included. Scoring costs about the same on 120
 or 400 images: it is 80 PLS fits (10 splits x 8 layer fits) whose cost is mostly per-fit Python work,
@@ -100,15 +101,13 @@ def score_like_the_scorer(model, specs, table, assembly, image_paths, batch_size
 
 
 def scorer_handoff(features: dict, work_dir: Path) -> float:
-    """The scorer's I/O around the activations: the child's .npz, the parent's load, the cache's put."""
-    from cortexscore.models.cache import ActivationsCache, ActivationsKey
+    """The scorer's I/O around the activations: the child writes its entry file, the parent's cache adopts it."""
+    from cortexscore.models.cache import ActivationsCache, ActivationsKey, write_entry
 
     started = time.perf_counter()
     path = work_dir / "stimuli.npz"
-    np.savez(path, **{f"layer{index}": values for index, values in enumerate(features.values())})
-    with np.load(path) as stored:
-        loaded = {layer: stored[f"layer{index}"] for index, layer in enumerate(features)}
-    ActivationsCache(work_dir / "cache").put(ActivationsKey("zip", "set", "candidates", "stimulus8deg"), loaded)
+    write_entry(path, features)
+    ActivationsCache(work_dir / "cache").adopt(ActivationsKey("zip", "set", "candidates", "stimulus8deg"), path)
     return time.perf_counter() - started
 
 

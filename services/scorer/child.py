@@ -14,8 +14,6 @@ import traceback
 import zipfile
 from pathlib import Path
 
-import numpy as np
-
 IMPORTED_MARKER = "imported"
 
 
@@ -24,6 +22,7 @@ def _log(message: str) -> None:
 
 
 def run(request: dict) -> dict:
+    from cortexscore.models.cache import write_entry
     from cortexscore.models.placement import place_images
     from cortexscore.models.submission import load_submission
 
@@ -57,7 +56,7 @@ def run(request: dict) -> dict:
                                      batch_size=request.get("batch_size", 64), progress=progress)
         _log(f"{total} images through {len(features)} layers in {time.perf_counter() - started:.1f}s")
         path = out_dir / f"{stimulus_set['key']}.npz"
-        np.savez(path, **{f"layer{index}": features[layer] for index, layer in enumerate(layers)})
+        write_entry(path, {layer: features[layer] for layer in layers})  # the parent adopts it into its cache
         outputs[stimulus_set["key"]] = str(path)
     return {"layers": layers, "visual_degrees": float(model.visual_degrees()),
             "bibtex": submission.bibtex(request["model"]), "outputs": outputs}

@@ -284,9 +284,13 @@ class Worker:
 
             outcome = run_child(request, work_dir, stimuli_dir, self.settings, on_tick=tick)
             reporter.log(f"[platform] sandbox isolation: {', '.join(outcome.isolation)}")
-            with np.load(outcome.result["outputs"]["stimuli"]) as stored:
-                features = {layer: stored[f"layer{index}"] for index, layer in enumerate(outcome.result["layers"])}
-            self.activations.put(key, features)
+            try:
+                features = self.activations.adopt(key, outcome.result["outputs"]["stimuli"])
+            except ValueError as error:
+                raise SubmissionFailure(f"the model's activations could not be read back: {error}") from None
+            if list(features) != outcome.result["layers"]:
+                raise SubmissionFailure(f"the sandbox reported layers {outcome.result['layers']} but wrote "
+                                        f"{list(features)}")
             info = {name: outcome.result[name] for name in ("bibtex", "visual_degrees", "layers")}
             info_path.parent.mkdir(parents=True, exist_ok=True)
             info_path.write_text(json.dumps(info))

@@ -17,6 +17,7 @@ import functools
 import hashlib
 import inspect
 import os
+import shutil
 import uuid
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -111,6 +112,39 @@ class ActivationsKey:
         return hashlib.sha256("\0".join(fields).encode()).hexdigest()
 
 
+def write_entry(path: str | os.PathLike, features: Mapping[str, np.ndarray]) -> None:
+    """Write layer activations as one cache entry: an uncompressed ``.npz`` of float32 arrays, in layer order."""
+    arrays = {f"layer{index}": np.ascontiguousarray(values, dtype=np.float32)
+              for index, values in enumerate(features.values())}
+    with open(path, "wb") as handle:
+        np.savez(handle, __layers__=np.array(list(features), dtype=str), **arrays)
+
+
+def read_entry(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The layers of an entry file, checked: named layers, float32, 2-D, one row per image in every layer.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "entry.npz"
+    >>> write_entry(path, {"relu1": np.ones((2, 3)), "fc": np.zeros((2, 4))})
+    >>> {layer: values.shape for layer, values in read_entry(path).items()}
+    {'relu1': (2, 3), 'fc': (2, 4)}
+    """
+    try:
+        with np.load(path) as stored:  # allow_pickle stays False: no object arrays from untrusted writers
+            names = [str(name) for name in stored["__layers__"]]
+            features = {name: stored[f"layer{index}"] for index, name in enumerate(names)}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path} is not a readable activations file ({type(error).__name__}: {error})") from None
+    rows = {values.shape[0] if values.ndim else None for values in features.values()}
+    bad = [name for name, values in features.items() if values.dtype != np.float32 or values.ndim != 2]
+    if not features or bad or len(rows) != 1:
+        raise ValueError(f"{path} must hold 2-D float32 layers with one row per image each; "
+                         f"layers {bad or sorted(features)} do not")
+    return features
+
+
 class ActivationsCache:
     """Layer activations on local disk under ``root``, at most ``max_bytes`` in total.
 
@@ -145,25 +179,41 @@ class ActivationsCache:
         path = self._path(key)
         try:
             os.utime(path)
-            with np.load(path) as stored:
-                names = [str(name) for name in stored["__layers__"]]
-                return {name: stored[f"layer{index}"] for index, name in enumerate(names)}
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return read_entry(path)
+        except (OSError, ValueError):
             return None  # missing, or truncated by a crash mid-write on a filesystem without atomic rename
 
     def put(self, key: ActivationsKey, features: Mapping[str, np.ndarray]) -> None:
         """Store ``features``, then evict least recently used entries until the cache fits its cap."""
-        arrays = {f"layer{index}": np.ascontiguousarray(values, dtype=np.float32)
-                  for index, values in enumerate(features.values())}
-        if sum(values.nbytes for values in arrays.values()) > self.max_bytes:
+        if sum(np.asarray(values).size * 4 for values in features.values()) > self.max_bytes:
             return  # larger than the whole cache: keeping it would evict everything else
+        partial = self._partial(key)
+        write_entry(partial, features)
+        self._commit(key, partial)
+
+    def adopt(self, key: ActivationsKey, path: str | os.PathLike) -> dict[str, np.ndarray]:
+        """Take over an entry file that :func:`write_entry` wrote elsewhere, without writing it again.
+
+        The scorer's sandboxed child writes its activations once; the parent moves that file into the
+        cache instead of loading and re-saving hundreds of megabytes. The file is checked first (it
+        comes from untrusted code): ``ValueError`` names what is wrong with it. Returns the layers.
+        """
+        features = read_entry(path)
+        if os.path.getsize(path) > self.max_bytes:
+            return features
+        partial = self._partial(key)
+        shutil.move(path, partial)  # a rename on one filesystem, a copy across two
+        self._commit(key, partial)
+        return self.get(key) or features
+
+    def _partial(self, key: ActivationsKey) -> Path:
         path = self._path(key)
         path.parent.mkdir(exist_ok=True)
-        # Write then rename, so a concurrent reader never sees half an entry.
-        partial = path.with_name(f".{path.stem}.{uuid.uuid4().hex}.partial")
-        with open(partial, "wb") as handle:
-            np.savez(handle, __layers__=np.array(list(features), dtype=str), **arrays)
-        partial.replace(path)
+        return path.with_name(f".{path.stem}.{uuid.uuid4().hex}.partial")
+
+    def _commit(self, key: ActivationsKey, partial: Path) -> None:
+        # Written aside, then renamed: a concurrent reader never sees half an entry.
+        partial.replace(self._path(key))
         self.evict()
 
     def size_bytes(self) -> int:

@@ -82,3 +82,39 @@ def test_an_entry_keeps_its_layers_in_order_and_a_truncated_file_reads_as_a_miss
     path = cache._path(key)
     path.write_bytes(path.read_bytes()[:100])
     assert cache.get(key) is None
+
+
+def test_adopting_a_written_entry_moves_it_in_without_rewriting(tmp_path):
+    from cortexscore.models.cache import write_entry
+
+    features = {"relu1": np.arange(6, dtype=np.float32).reshape(2, 3), "fc": np.ones((2, 4), dtype=np.float32)}
+    written = tmp_path / "child" / "stimuli.npz"
+    written.parent.mkdir()
+    write_entry(written, features)
+    inode = written.stat().st_ino
+    cache = ActivationsCache(tmp_path / "cache")
+    key = ActivationsKey("zip", "set", "candidates", "stimulus8deg")
+    adopted = cache.adopt(key, written)
+    assert not written.exists() and cache._path(key).stat().st_ino == inode
+    assert list(adopted) == ["relu1", "fc"] and np.array_equal(adopted["relu1"], features["relu1"])
+    assert list(cache.get(key)) == ["relu1", "fc"]
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"not a zip at all", "not a readable activations file"),
+    ({"layer0": np.ones((2, 3), dtype=np.float32)}, "not a readable activations file"),  # no __layers__
+    ({"__layers__": np.array(["a"]), "layer0": np.ones((2, 3))}, "must hold 2-D float32 layers"),
+    ({"__layers__": np.array(["a", "b"]), "layer0": np.ones((2, 3), dtype=np.float32),
+      "layer1": np.ones((3, 3), dtype=np.float32)}, "must hold 2-D float32 layers"),
+    ({"__layers__": np.array(["a"]), "layer0": np.array([object()], dtype=object)}, "not a readable"),
+])
+def test_an_untrusted_entry_file_is_refused_with_a_reason(tmp_path, content, problem):
+    path = tmp_path / "stimuli.npz"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        np.savez(path, **content)
+    cache = ActivationsCache(tmp_path / "cache")
+    with pytest.raises(ValueError, match=problem):
+        cache.adopt(ActivationsKey("zip", "set", "candidates", "placed"), path)
+    assert cache.size_bytes() == 0
