@@ -1,6 +1,7 @@
 """Two benchmarks on one stimulus set: the model's forward pass and the region's layer search run once."""
 import math
 
+from tests.conftest import start_platform
 from tests.zips import tiny_model_source, tutorial_files, write_zip
 
 COUNTING_MODEL = tiny_model_source("counting", forward_hook='print(f"FORWARD-CALL {x.shape[0]}", flush=True)')
@@ -34,3 +35,28 @@ def test_a_dependency_the_scorers_lack_fails_the_job_naming_it(platform, tmp_pat
     [score] = body["scores"]
     assert body["status"] == "failed" and score["status"] == "failed"
     assert "not-a-real-package-xyz" in score["message"] and "requirements.txt" in score["message"]
+
+
+def test_a_job_cancelled_while_its_failure_is_reported_leaves_the_worker_running(tmp_path):
+    from scorer.config import ScorerSettings
+    from scorer.worker import Worker
+
+    platform = start_platform(tmp_path / "var", scorers=0)
+    try:
+        path = write_zip(tmp_path / "broken.zip", tutorial_files(root="broken"))  # get_model raises
+        with platform.client() as client, open(path, "rb") as handle:
+            created = client.post("/submissions", files={"file": handle},
+                                  data={"benchmarks": "Synthetic2026.IT-pls"}).json()
+        worker = Worker(ScorerSettings(api_url=platform.url, store_url=platform.store_url, worker_id="in-process",
+                                       cache_dir=tmp_path / "cache", sandbox_hidden_paths=[platform.var],
+                                       heartbeat_seconds=600))
+        lease = worker.claim()
+        assert lease is not None and lease.submission_id == created["id"]
+        with platform.client() as client:
+            assert client.delete(f"/submissions/{created['id']}").json()["status"] == "cancelled"
+        worker.process(lease)  # its report of the model's failure meets 409: the worker drops the job and goes on
+        assert worker.claim() is None
+        body = platform.wait_for(created["id"])
+        assert body["status"] == "cancelled" and body["scores"][0]["status"] == "cancelled", body
+    finally:
+        platform.stop()
