@@ -15,8 +15,9 @@ never builds a features x features matrix, nor repeats work across splits.
 """
 from __future__ import annotations
 
+import itertools
 import math
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import scipy.linalg
@@ -26,7 +27,7 @@ from cortexscore.metrics._assembly import (
     SourceRows, center_gram, check_not_constant, check_same_stimuli, make_splits, neuroid_ids,
     pearson_columns, prepare_source, prepare_target, stratification_labels, _describe,
 )
-from cortexscore.metrics._pls import kernel_pls_predict
+from cortexscore.metrics._pls import kernel_pls_predict_splits
 from cortexscore.score import Score
 
 # Brain-Score's ``ALPHA_LIST`` for RidgeCV.
@@ -38,6 +39,7 @@ DEFAULT_ALPHAS = (
 )
 
 # A predictor maps (train indices, test indices, centred train target) to the centred test prediction.
+# One with a ``splits`` attribute also maps (all splits, their centred train targets) to their predictions.
 Predictor = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -99,17 +101,58 @@ def _linear_predictor(source: SourceRows) -> Predictor:
     return predict
 
 
+# The PLS splits fitted together hold at most this many bytes of train Gram matrices. Past a few hundred train
+# stimuli a fit's n x n products outweigh its per-iteration Python work, which is what fitting together saves.
+PLS_BATCH_BYTES = 64 * 2**20
+
+
 def _pls_predictor(gram: np.ndarray, n_components: int = 25, *, n_features: int) -> Predictor:
-    """sklearn ``PLSRegression(n_components, scale=False)`` (NIPALS), run in kernel form."""
+    """sklearn ``PLSRegression(n_components, scale=False)`` (NIPALS), run in kernel form.
+
+    ``predict.splits`` fits consecutive splits of the same sizes together (see
+    :func:`~cortexscore.metrics._pls.kernel_pls_predict_splits`).
+    """
     if n_components > n_features:
         raise ValueError(
             f"PLS with n_components={n_components} needs a source with at least {n_components} features, "
             f"got {n_features}; pass n_components={n_features} or use a wider layer.")
 
     def predict(train, test, target_train):
-        return kernel_pls_predict(center_gram(gram, train, train), center_gram(gram, test, train),
-                                  target_train, n_components=n_components)
+        return next(predict_splits([(train, test)], [target_train]))
+
+    def predict_splits(split_indices: Sequence[tuple[np.ndarray, np.ndarray]],
+                       targets_train: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        targets_train = iter(targets_train)
+        for batch in _equal_size_batches(split_indices, PLS_BATCH_BYTES):
+            (n_train, n_test), n_fits = map(len, batch[0]), len(batch)
+            train_grams, test_grams = np.empty((n_fits, n_train, n_train)), np.empty((n_fits, n_test, n_train))
+            for fit, (train, test) in enumerate(batch):
+                train_grams[fit], test_grams[fit] = center_gram(gram, train, train), center_gram(gram, test, train)
+            yield from kernel_pls_predict_splits(train_grams, test_grams,
+                                                 np.stack(list(itertools.islice(targets_train, n_fits))),
+                                                 n_components=n_components)
+    predict.splits = predict_splits
     return predict
+
+
+def _equal_size_batches(split_indices, max_bytes):
+    """Runs of consecutive splits with equal train and test sizes, each with at most ``max_bytes`` of train Grams.
+
+    Examples
+    --------
+    >>> splits = [(np.arange(n_train), np.arange(n_test)) for n_train, n_test in [(9, 1), (9, 1), (9, 1), (8, 2)]]
+    >>> [len(batch) for batch in _equal_size_batches(splits, max_bytes=2 * 8 * 9 ** 2)]
+    [2, 1, 1]
+    """
+    batch = []
+    for train, test in split_indices:
+        if batch and ((len(train), len(test)) != (len(batch[0][0]), len(batch[0][1]))
+                      or (len(batch) + 1) * 8 * len(train) ** 2 > max_bytes):
+            yield batch
+            batch = []
+        batch.append((train, test))
+    if batch:
+        yield batch
 
 
 # The regression-specific options each metric accepts.
@@ -194,10 +237,15 @@ class RegressionCorrelation:
             stratification=stratification_labels(source, target, target_ids, self.options["stratification_coord"]))
         predictor = self._predictor(source_rows)
         per_split_per_neuroid = np.empty((len(split_indices), target_values.shape[1]))
-        for split, (train, test) in enumerate(split_indices):
-            target_mean = target_values[train].mean(axis=0)
-            prediction = predictor(train, test, target_values[train] - target_mean) + target_mean
-            correlations = pearson_columns(prediction, target_values[test])
+        target_means = [target_values[train].mean(axis=0) for train, _ in split_indices]
+        targets_train = (target_values[train] - mean for (train, _), mean in zip(split_indices, target_means))
+        if hasattr(predictor, "splits"):
+            predictions = predictor.splits(split_indices, targets_train)
+        else:
+            predictions = (predictor(train, test, target)
+                           for (train, test), target in zip(split_indices, targets_train))
+        for split, ((_, test), target_mean, prediction) in enumerate(zip(split_indices, target_means, predictions)):
+            correlations = pearson_columns(prediction + target_mean, target_values[test])
             if np.isnan(correlations).any():
                 raise ValueError(
                     f"In split {split}, the {self.regression} prediction or the test target is constant for neuroids "
