@@ -35,7 +35,24 @@ def _queue(r: dict) -> list[tuple[str, str, str]]:
     return rows
 
 
-FORMATTERS = {"api_latency": _api_latency, "upload": _upload, "queue_throughput": _queue}
+def _activations(r: dict) -> list[tuple[str, str, str]]:
+    return [(f"score {r['model'].split(' ')[0]} on {len(r['benchmarks'])} benchmarks sharing {r['n_images']} images",
+             f"{r['ours_seconds']:.2f} s (activations {r['ours_activations_seconds']:.2f} s, "
+             f"scoring {r['ours_scoring_seconds']:.2f} s)",
+             f"{r['ratio']:.2f}x a bare forward pass of {r['bare_forward_seconds']:.2f} s "
+             f"(target <= {r['target_ratio']}x); CPU-time ratio {r['ratio_of_cpu_seconds']:.2f}x")]
+
+
+def _pls_batched(r: dict) -> list[tuple[str, str, str]]:
+    return [(f"PLS, {case['splits']} splits of {name.replace('_', ' ')}, {case['neuroids']} neuroids",
+             f"{case['seconds']['batched'] * 1000:.0f} ms",
+             f"{case['sklearn_over_batched']:.0f}x faster than sklearn; max difference "
+             f"{case['max_abs_difference_to_sklearn']['batched']:.0e}")
+            for name, case in r["cases"].items()]
+
+
+FORMATTERS = {"api_latency": _api_latency, "upload": _upload, "queue_throughput": _queue,
+              "activations": _activations, "pls_batched": _pls_batched}
 
 
 def table() -> str:
