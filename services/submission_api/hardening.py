@@ -26,15 +26,36 @@ def install_security(app: FastAPI, settings: ApiSettings) -> None:
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PATCH", "DELETE"],
                        allow_headers=["Authorization", "Content-Type"])
 
-    @app.middleware("http")
-    async def security_headers(request, call_next):
-        response = await call_next(request)
-        # FastAPI's /docs page loads its scripts from a CDN; every other response gets the strict policy.
-        headers = SECURITY_HEADERS if not request.url.path.startswith(DOCS_PATHS) else {
-            name: value for name, value in SECURITY_HEADERS.items() if name != "Content-Security-Policy"}
-        for name, value in headers.items():
-            response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(SecurityHeadersMiddleware)
+
+
+class SecurityHeadersMiddleware:
+    """Adds to every response the security headers it does not set itself.
+
+    Pure ASGI: ``@app.middleware("http")`` would run each request in an extra
+    task and re-stream its body, a cost every poll paid.
+    """
+
+    # FastAPI's /docs page loads its scripts from a CDN; every other response gets the strict policy.
+    HEADERS = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in SECURITY_HEADERS.items()]
+    DOCS_HEADERS = [(name, value) for name, value in HEADERS if name != b"content-security-policy"]
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = self.DOCS_HEADERS if scope["path"].startswith(DOCS_PATHS) else self.HEADERS
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                own = message.get("headers", [])
+                present = {name.lower() for name, _value in own}
+                message["headers"] = [*own, *((name, value) for name, value in headers if name not in present)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class LeaseSweeper(PeriodicTask):

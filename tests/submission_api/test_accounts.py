@@ -91,6 +91,17 @@ def test_public_results_are_readable_by_all_but_logs_cancel_and_hiding_are_not(a
         assert alice.delete(f"/submissions/{submission}").json()["status"] == "cancelled"
 
 
+def test_polling_scores_checks_the_submission_then_the_token(accounts_platform, users, zip_path):
+    submission = upload(accounts_platform, users["alice"], zip_path, public="true").json()["id"]
+    with api(accounts_platform, "cs_never-issued") as stranger:
+        assert stranger.get("/submissions/nope/scores").status_code == 404
+        response = stranger.get(f"/submissions/{submission}/scores")
+        assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer"
+    with api(accounts_platform, users["bob"]) as bob:
+        scores = bob.get(f"/submissions/{submission}/scores").json()
+    assert scores["status"] == "queued" and [row["status"] for row in scores["scores"]] == ["queued"]
+
+
 def test_a_revoked_token_gets_401(accounts_platform, users):
     with api(accounts_platform, users["bob"]) as bob:
         created = bob.post("/tokens", json={"name": "ci"}).json()

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from cortexscore.benchmarks.spec import BenchmarkSpec
@@ -20,7 +21,8 @@ from cortexscore.submission_layout import LayoutReport, check_submission_zip
 
 from submission_api.catalogue import CatalogueUnavailable
 from submission_api.deps import (AdminUser, CatalogueDep, OptionalUser, OwnedSubmission, ReadableSubmission,
-                                 SessionDep, SettingsDep, StoreDep)
+                                 SessionDep, SettingsDep, StoreDep, optional_user, readable_submission,
+                                 submission_or_404)
 from submission_api.models import User
 from submission_api.schemas import LogsPublic, ScoresPublic, SubmissionPublic
 from submission_api.services import queue
@@ -131,8 +133,19 @@ def read_submission(submission: ReadableSubmission) -> SubmissionPublic:
 
 
 @router.get("/{submission_id}/scores", response_model=ScoresPublic)
-def read_scores(submission: ReadableSubmission, session: SessionDep) -> ScoresPublic:
-    return scores_of(session, submission)
+async def read_scores(submission_id: str, request: Request,
+                      authorization: Annotated[str | None, Header()] = None) -> ScoresPublic:
+    # Every `cortexscore submit --wait` polls here. Through the sync dependencies (session in and out, submission,
+    # user, readability), the sync route and its response validation, a poll took seven trips between the event
+    # loop and the threadpool, each a GIL hand-off: under a burst of polls those hand-offs, more than the queries,
+    # made the tail. One trip runs the same checks in the same order.
+    return await run_in_threadpool(_readable_scores, request.app.state.sessionmaker, submission_id, authorization)
+
+
+def _readable_scores(factory: sessionmaker[Session], submission_id: str, authorization: str | None) -> ScoresPublic:
+    with factory() as session:
+        submission = submission_or_404(submission_id, session)
+        return scores_of(session, readable_submission(submission, optional_user(session, authorization)))
 
 
 @router.get("/{submission_id}/logs", response_model=LogsPublic)

@@ -76,6 +76,17 @@ def test_unknown_submission_is_404(platform):
         assert client.get("/submissions/nope/scores").status_code == 404
 
 
+def test_every_response_carries_the_security_headers_once_and_docs_may_load_their_scripts(platform):
+    with platform.client() as client:
+        for path in ("/submissions/nope/scores", "/leaderboard", "/", "/static/leaderboard.css"):
+            headers = client.get(path).headers
+            assert headers.get_list("X-Frame-Options") == ["DENY"], path
+            assert headers["X-Content-Type-Options"] == "nosniff" and headers["Referrer-Policy"] == "no-referrer"
+            assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        docs = client.get("/docs").headers
+        assert docs["X-Frame-Options"] == "DENY" and "Content-Security-Policy" not in docs
+
+
 def test_scorer_routes_need_the_worker_token(platform):
     with platform.client() as client:
         assert client.post("/internal/jobs/claim", json={"worker_id": "intruder"}).status_code == 401
