@@ -59,6 +59,8 @@ class Supervisor:
         self.stopped = False
         # SIGTERM unwinds like Ctrl-C, so the caller's `finally: supervisor.stop()` runs in both cases.
         signal.signal(signal.SIGTERM, lambda *_args: sys.exit(0))
+        # A shell script's `make run &` starts us with SIGINT ignored; `kill -INT` should still stop everything.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def start(self, name: str, command: list[str], env: dict | None = None, *, essential: bool = True,
               restart: bool = False) -> subprocess.Popen:
