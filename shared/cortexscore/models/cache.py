@@ -204,7 +204,7 @@ class ActivationsCache:
         partial = self._partial(key)
         shutil.move(path, partial)  # a rename on one filesystem, a copy across two
         self._commit(key, partial)
-        return self.get(key) or features
+        return features  # already read in full by the check: reading the entry again would double the I/O
 
     def _partial(self, key: ActivationsKey) -> Path:
         path = self._path(key)
