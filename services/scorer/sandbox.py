@@ -362,7 +362,9 @@ def _bwrap_command(work_dir: Path, stimuli_dir: Path, settings: ScorerSettings, 
     command += ["--symlink", "/proc/self/fd", "/dev/fd",
                 "--size", str(settings.shm_bytes), "--tmpfs", "/dev/shm",
                 "--bind", str(work_dir), JOB_ROOT, "--ro-bind", str(stimuli_dir), f"{JOB_ROOT}/{STIMULI}",
-                "--symlink", f"{JOB_ROOT}/tmp", "/tmp", "--chdir", f"{JOB_ROOT}/tmp", "--", *child]
+                "--symlink", f"{JOB_ROOT}/tmp", "/tmp", "--chdir", f"{JOB_ROOT}/tmp",
+                # bwrap's own root is a tmpfs: read-only too, so the job dir and /dev/shm are all that is writable.
+                "--remount-ro", "/", "--", *child]
     return command
 
 

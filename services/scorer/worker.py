@@ -55,19 +55,29 @@ class LeaseLost(Exception):
 
 
 class ChildResult(BaseModel):
-    """What the sandboxed child says about the model it ran; untrusted, so every field is checked."""
+    """What the sandboxed child says about the model it ran; untrusted, so every field is checked.
 
-    model_config = ConfigDict(extra="forbid")
+    Anything else in it is ignored: in particular no path, since the parent reads only fixed names.
+    """
+
+    model_config = ConfigDict(extra="ignore")
     layers: list[str] = Field(min_length=1, max_length=MAX_LAYERS)
     visual_degrees: float = Field(gt=0, le=360, allow_inf_nan=False)
     bibtex: str
 
 
 class JobReporter:
-    """Holds one job's lease: heartbeats in the background and forwards the job's log lines."""
+    """Holds one job's lease: heartbeats in the background and forwards the job's log lines.
+
+    At most ``LOG_LIMIT`` characters of log reach the API per job (one report's cap is larger), so no
+    amount of printing by a model can make a report fail; what is cut is counted in a last line.
+    """
+
+    LOG_LIMIT = 512 << 10
 
     def __init__(self, api: httpx.Client, lease: JobLease, interval: float):
         self.api, self.lease, self.interval = api, lease, interval
+        self._forwarded = self._cut = 0
         self._buffer: list[str] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -79,9 +89,14 @@ class JobReporter:
         if not text:
             return
         text = text if text.endswith("\n") else text + "\n"
-        log.info("job %s: %s", self.lease.job_id, text.rstrip())
         with self._lock:
-            self._buffer.append(text)
+            kept = text[:max(0, self.LOG_LIMIT - self._forwarded)]
+            self._forwarded += len(kept)
+            self._cut += len(text) - len(kept)
+            if kept:
+                self._buffer.append(kept)
+        if kept:
+            log.info("job %s: %s", self.lease.job_id, kept.rstrip())
 
     def _drain(self) -> str:
         with self._lock:
@@ -113,6 +128,10 @@ class JobReporter:
         """Report the outcome, riding out an API or database outage of about a minute."""
         self._stop.set()
         self._thread.join()
+        if self._cut:
+            self._buffer.append(f"[platform] {self._cut} more characters of log were not kept (the limit is "
+                                f"{self.LOG_LIMIT} per job)\n")
+            self._cut = 0
         for attempt in range(7):
             try:
                 return self._post(action, body)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from scorer.sandbox import PidsCgroup
 from tests.conftest import ROOT, start_platform
 from tests.zips import tiny_model_source, tutorial_files, write_zip
 
@@ -20,7 +19,7 @@ HOOKS = {
     "socket": ("import socket\n"
                "connection = socket.create_connection(('127.0.0.1', {port}), timeout=3)\n"
                "connection.sendall(b'stolen activations')\n",
-               ["Network is unreachable", "OSError"]),
+               ["Network is unreachable", "Connection refused"]),
     "environ": ("import glob\n"
                 "found = [open(path, 'rb').read().decode(errors='replace') for path in glob.glob('/proc/*/environ')]\n"
                 "raise RuntimeError('ENVIRON ' + ' | '.join(found))\n",
@@ -67,8 +66,6 @@ def listener():
 
 
 def test_hostile_models_fail_with_named_causes_and_the_scorer_goes_on(tmp_path, listener, custom_model_zip):
-    if os.geteuid() == 0 and not PidsCgroup(8).active:
-        pytest.skip("running as root without a writable pids cgroup: a fork bomb would not be contained")
     port, received = listener
     platform = start_platform(tmp_path / "var", scorers=1, SCORER_RUN_TIMEOUT_SECONDS="40", SCORER_MAX_PROCESSES="64",
                               SCORER_IMPORT_TIMEOUT_SECONDS="60", SCORER_MEMORY_LIMIT_BYTES=str(6 << 30),
