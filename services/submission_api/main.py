@@ -13,20 +13,23 @@ from fastapi.staticfiles import StaticFiles
 from cortexscore.observability import configure_logging, uvicorn_log_config
 from cortexscore.storage import StorageError, open_store
 
-from submission_api.platform.catalogue import Catalogue
-from submission_api.core.config import ApiSettings, get_settings
-from submission_api.core.security import LeaseSweeper, document_error_shapes, install_security
-from submission_api.platform.metrics import install_metrics
-from submission_api.core.db import make_engine, make_sessionmaker, migrate
-from submission_api.submissions.service import remove_upload_leftovers
 from submission_api.accounts.router import router as accounts_router
+from submission_api.accounts.service import ensure_admin
+from submission_api.core.config import ApiSettings, get_settings
+from submission_api.core.db import make_engine, make_sessionmaker, migrate
+from submission_api.core.openapi import document_error_shapes
+from submission_api.core.security import install_security
 from submission_api.jobs.router import router as jobs_router
-from submission_api.leaderboard.router import STATIC_DIR
+from submission_api.jobs.tasks import LeaseSweeper
+from submission_api.leaderboard.pages import STATIC_DIR
 from submission_api.leaderboard.router import router as leaderboard_router
+from submission_api.platform.catalogue import Catalogue
+from submission_api.platform.metrics import install_metrics
 from submission_api.platform.router import router as platform_router
 from submission_api.submissions.router import router as submissions_router
-from submission_api.accounts.service import ensure_admin
-from submission_api.webhooks.service import WebhookDispatcher
+from submission_api.submissions.service import remove_upload_leftovers
+from submission_api.webhooks.router import router as webhooks_router
+from submission_api.webhooks.tasks import WebhookDispatcher
 
 log = logging.getLogger("submission_api")
 
@@ -66,6 +69,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_metrics(app)
     app.include_router(platform_router)
     app.include_router(submissions_router)
+    app.include_router(webhooks_router)
     app.include_router(jobs_router)
     app.include_router(accounts_router)
     app.include_router(leaderboard_router)

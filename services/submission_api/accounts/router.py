@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from submission_api.core.dependencies import CurrentUser, OptionalUser, SessionDep, SettingsDep
-from submission_api.accounts.service import NameTaken, create_token, create_user, revoke_token
+from submission_api.accounts.dependencies import CurrentUser, OptionalUser
 from submission_api.accounts.schemas import (TokenCreate, TokenCreated, TokenPublic, UserCreate, UserPrivate,
-                                         UserPublic)
+                                             UserPublic)
+from submission_api.accounts.service import NameTaken, create_account, issue_token, revoke_token
+from submission_api.core.dependencies import SessionDep, SettingsDep
 
 router = APIRouter(tags=["accounts"])
 
@@ -22,13 +23,11 @@ def sign_up(body: UserCreate, caller: OptionalUser, session: SessionDep, setting
     if not settings.allow_signup and (caller is None or not caller.is_admin):
         raise HTTPException(403, "sign-up is closed on this platform; ask an admin to create your account")
     try:
-        user = create_user(session, name=body.name)
+        user, row, secret = create_account(session, name=body.name, token_name=body.token_name)
     except NameTaken as error:
         raise HTTPException(409, str(error)) from None
     except ValueError as error:
         raise HTTPException(422, str(error)) from None
-    row, secret = create_token(session, user=user, name=body.token_name)
-    session.commit()
     return _created(row, secret, user)
 
 
@@ -39,8 +38,7 @@ def read_me(user: CurrentUser) -> UserPrivate:
 
 @router.post("/tokens", status_code=201, response_model=TokenCreated)
 def new_token(body: TokenCreate, user: CurrentUser, session: SessionDep) -> TokenCreated:
-    row, secret = create_token(session, user=user, name=body.name)
-    session.commit()
+    row, secret = issue_token(session, user=user, name=body.name)
     return _created(row, secret, user)
 
 

@@ -1,11 +1,9 @@
-"""Schemas of accounts, tokens, moderation and the leaderboard (the submission schemas live in schemas.py)."""
+"""Schemas of users and their API tokens."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from submission_api.submissions.schemas import SubmissionCreated
 
 
 class UserCreate(BaseModel):
@@ -48,28 +46,3 @@ class TokenCreated(TokenPublic):
 
     token: str
     user: UserPublic
-
-
-class SubmissionCreatedPublic(SubmissionCreated):
-    # The secret that signs this submission's webhook: the owner's, or a fresh one for an anonymous upload.
-    webhook_secret: str | None = None
-
-
-class SubmissionUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    public: bool | None = None
-    hidden: bool | None = None
-
-
-class WebhookDeliveryPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    message_id: str
-    attempt: int
-    url: str
-    event: str
-    status_code: int | None
-    succeeded: bool
-    error: str | None
-    created_at: datetime

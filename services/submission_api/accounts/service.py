@@ -1,13 +1,14 @@
 """Users and their API tokens. A token is shown once, at creation; only its SHA-256 is stored."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import secrets
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from cortexscore.webhooks import new_webhook_secret
 
 from submission_api.core.models import ApiToken, User, utcnow
 
@@ -22,10 +23,6 @@ class NameTaken(ValueError):
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_webhook_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 def _check_name(name: str) -> None:
@@ -51,6 +48,21 @@ def create_token(session: Session, *, user: User, name: str = "", token: str | N
     row = ApiToken(user=user, name=name[:128], token_hash=hash_token(secret), prefix=secret[:8])
     session.add(row)
     session.flush()
+    return row, secret
+
+
+def create_account(session: Session, *, name: str, token_name: str = "") -> tuple[User, ApiToken, str]:
+    """A new user and their first token, committed together; raises NameTaken or ValueError as create_user does."""
+    user = create_user(session, name=name)
+    row, secret = create_token(session, user=user, name=token_name)
+    session.commit()
+    return user, row, secret
+
+
+def issue_token(session: Session, *, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """Another token for ``user``, committed; returns the row and the secret, as create_token does."""
+    row, secret = create_token(session, user=user, name=name)
+    session.commit()
     return row, secret
 
 

@@ -6,8 +6,10 @@ from fastapi.responses import StreamingResponse
 
 from cortexscore.jobs import ClaimRequest, CompleteRequest, FailRequest, JobLease, LeaseRequest
 
-from submission_api.core.dependencies import SessionDep, SettingsDep, StoreDep, SubmissionDep, WorkerDep
+from submission_api.core.dependencies import SessionDep, SettingsDep, StoreDep
 from submission_api.jobs import service as queue
+from submission_api.jobs.dependencies import WorkerDep
+from submission_api.submissions.dependencies import SubmissionDep
 
 router = APIRouter(prefix="/internal", tags=["scorers"], dependencies=[WorkerDep])
 

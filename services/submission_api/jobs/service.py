@@ -144,12 +144,3 @@ def _finish(session: Session, job: Job, status: str, log: str, *, message: str |
     job.log = _append(job.log, log)
     refresh_status(session, job.submission)
     session.commit()
-
-
-def cancel(session: Session, submission) -> None:
-    for job in submission.jobs:
-        if job.status in ("queued", "running"):
-            job.status, job.finished_at, job.lease_token = "cancelled", utcnow(), None
-            job.message = "cancelled by the owner"
-    refresh_status(session, submission)
-    session.commit()

@@ -41,10 +41,9 @@ class Catalogue:
         specs = self.all()
         return [spec for spec in specs if spec.leaderboard and not spec.synthetic] or specs
 
-    def resolve(self, requested: str | None) -> tuple[list[BenchmarkSpec], list[str]]:
-        """The benchmarks a submission asked for, and the identifiers that do not exist."""
-        if not requested or not requested.strip():
+    def resolve(self, names: list[str] | None) -> tuple[list[BenchmarkSpec], list[str]]:
+        """The benchmarks a submission asked for (None: the default suite), and the identifiers that do not exist."""
+        if names is None:
             return self.default_suite(), []
         by_id = {spec.identifier: spec for spec in self.all()}
-        names = list(dict.fromkeys(name.strip() for name in requested.split(",") if name.strip()))
         return [by_id[name] for name in names if name in by_id], [name for name in names if name not in by_id]

@@ -4,8 +4,10 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from sqlalchemy import text
 
+from submission_api.core.dependencies import SessionDep
 from submission_api.platform.catalogue import CatalogueUnavailable
-from submission_api.core.dependencies import CatalogueDep, SessionDep
+from submission_api.platform.dependencies import CatalogueDep
+from submission_api.platform.schemas import BenchmarkPublic
 
 router = APIRouter(tags=["platform"])
 
@@ -19,18 +21,10 @@ def healthz(session: SessionDep) -> dict:
     return {"status": "ok"}
 
 
-@router.get("/benchmarks")
-def benchmarks(catalogue: CatalogueDep) -> list[dict]:
+@router.get("/benchmarks", response_model=list[BenchmarkPublic])
+def benchmarks(catalogue: CatalogueDep) -> list[BenchmarkPublic]:
     try:
         specs = catalogue.all()
     except CatalogueUnavailable as error:
         raise HTTPException(503, str(error), headers={"Retry-After": "10"}) from None
-    return [
-        {"identifier": spec.identifier, "version": spec.version, "region": spec.region, "kind": spec.kind,
-         "metric": spec.metric, "num_stimuli": spec.num_stimuli, "visual_degrees": spec.visual_degrees,
-         "ceiling": spec.ceiling.value if spec.ceiling else None,
-         "ceiling_error": spec.ceiling.error if spec.ceiling else None,
-         "access": "public" if spec.public else "private", "leaderboard": spec.leaderboard and not spec.synthetic,
-         "synthetic": spec.synthetic, "citation": spec.citation}
-        for spec in specs
-    ]
+    return [BenchmarkPublic.from_spec(spec) for spec in specs]

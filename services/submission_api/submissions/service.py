@@ -1,11 +1,12 @@
-"""Submissions: created with all their jobs in one transaction, read back with their scores."""
+"""Submissions: created with all their jobs in one transaction, read back with their scores, cancelled by their
+owner, made public or hidden, and scored again by an admin."""
 from __future__ import annotations
 
 import secrets
 import time
 from pathlib import Path
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from cortexscore.aggregation import aggregate_model
@@ -13,8 +14,8 @@ from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.storage import ObjectStore
 from cortexscore.submission_layout import LayoutReport
 
-from submission_api.core.models import Job, ScoreRow, Submission
-from submission_api.submissions.schemas import ScoreEntry, ScoresPublic
+from submission_api.core.models import Job, ScoreRow, Submission, utcnow
+from submission_api.submissions.schemas import LogsPublic, ScoreEntry, ScoresPublic
 from submission_api.submissions.upload import ReceivedUpload
 
 TERMINAL_JOB_STATUSES = ("succeeded", "failed", "cancelled")
@@ -83,6 +84,49 @@ def remove_upload_leftovers(session: Session, *, store: ObjectStore, tmp_dir: Pa
 
 def get_submission(session: Session, submission_id: str) -> Submission | None:
     return session.get(Submission, submission_id)
+
+
+def cancel(session: Session, submission: Submission) -> None:
+    for job in submission.jobs:
+        if job.status in ("queued", "running"):
+            job.status, job.finished_at, job.lease_token = "cancelled", utcnow(), None
+            job.message = "cancelled by the owner"
+    refresh_status(session, submission)
+    session.commit()
+
+
+def update_visibility(session: Session, submission: Submission, *, public: bool | None,
+                      hidden: bool | None) -> Submission:
+    """Set what is given; who may set which is the caller's check."""
+    if hidden is not None:
+        submission.hidden = hidden
+    if public is not None:
+        submission.public = public
+    session.commit()
+    return submission
+
+
+def rescore(session: Session, submission: Submission) -> Submission:
+    """Drop the scores and queue every job again with fresh attempts (e.g. after a scorer fix)."""
+    session.execute(delete(ScoreRow).where(ScoreRow.submission_id == submission.id))
+    now = utcnow()
+    for job in submission.jobs:
+        job.status, job.attempts, job.not_before = "queued", 0, now
+        job.lease_token = job.lease_owner = job.lease_expires_at = None
+        job.started_at = job.finished_at = job.message = job.error_kind = None
+        job.log = "[platform] queued again for a rescore by an admin\n"
+    # refresh_status never moves a status backwards; a rescore is the one deliberate restart.
+    submission.status = "queued"
+    if submission.callback_url:
+        submission.webhook_state, submission.webhook_attempts, submission.webhook_next_at = "pending", 0, now
+    session.commit()
+    return submission
+
+
+def logs_of(submission: Submission) -> LogsPublic:
+    parts = [f"===== {job.model} on {job.benchmark} v{job.benchmark_version}: {job.status} =====\n{job.log}"
+             for job in submission.jobs]
+    return LogsPublic(submission_id=submission.id, log="\n".join(parts))
 
 
 def refresh_status(session: Session, submission: Submission) -> None:

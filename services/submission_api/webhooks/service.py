@@ -2,8 +2,8 @@
 
 A submission with a callback URL is marked ``webhook_state = "pending"``. A
 background thread of the API finds pending submissions that have ended and
-POSTs their scores, signed the Standard Webhooks way (``webhook-id``,
-``webhook-timestamp``, ``webhook-signature: v1,<base64 HMAC-SHA256>``). A
+POSTs their scores, signed the Standard Webhooks way by
+:mod:`cortexscore.webhooks`, which receivers verify with. A
 non-2xx answer or a network error is retried with exponential backoff until
 ``webhook_max_attempts``; every attempt is recorded in ``webhook_deliveries``.
 The outbox lives in the same rows the queue updates, so no completion path
@@ -18,11 +18,10 @@ from datetime import timedelta
 
 import httpx
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from cortexscore.client import sign_webhook
+from cortexscore.webhooks import sign_webhook
 
-from submission_api.core.background import PeriodicTask
 from submission_api.core.config import ApiSettings
 from submission_api.core.models import Submission, WebhookDelivery, utcnow
 from submission_api.submissions.service import scores_of
@@ -102,20 +101,3 @@ def due_submissions(session: Session, limit: int = 20) -> list[Submission]:
         Submission.webhook_state == "pending", Submission.status.in_(ENDED),
         or_(Submission.webhook_next_at.is_(None), Submission.webhook_next_at <= utcnow()),
     ).order_by(Submission.webhook_next_at).limit(limit)))
-
-
-class WebhookDispatcher(PeriodicTask):
-    """The API's background thread that works through the outbox."""
-
-    def __init__(self, factory: sessionmaker[Session], settings: ApiSettings):
-        super().__init__("webhooks", settings.webhook_poll_seconds, self.run_once,
-                         stop_timeout=settings.webhook_timeout_seconds + 5)
-        self.factory, self.settings = factory, settings
-
-    def run_once(self) -> int:
-        with self.factory() as session:
-            due = due_submissions(session)
-            for submission in due:
-                deliver(session, submission, self.settings)
-            return len(due)
-
