@@ -59,8 +59,8 @@ def populate(url: str, count: int) -> list[str]:
     """``count`` finished submissions, each with one model scored on two benchmarks, as the API stores them."""
     from sqlalchemy import insert
 
-    from submission_api.db import make_engine, migrate
-    from submission_api.models import Job, ScoreRow, Submission
+    from submission_api.core.db import make_engine, migrate
+    from submission_api.core.models import Job, ScoreRow, Submission
 
     engine = make_engine(url)
     migrate(engine)

@@ -13,15 +13,23 @@ from fastapi.staticfiles import StaticFiles
 from cortexscore.observability import configure_logging, uvicorn_log_config
 from cortexscore.storage import StorageError, open_store
 
-from submission_api.catalogue import Catalogue
-from submission_api.config import ApiSettings, get_settings
-from submission_api.hardening import LeaseSweeper, document_error_shapes, install_security
-from submission_api.metrics import install_metrics
-from submission_api.db import make_engine, make_sessionmaker, migrate
-from submission_api.services.submissions import remove_upload_leftovers
-from submission_api.routes import jobs, leaderboard, platform, submissions, users
-from submission_api.services.users import ensure_admin
-from submission_api.services.webhooks import WebhookDispatcher
+from submission_api.accounts.router import router as accounts_router
+from submission_api.accounts.service import ensure_admin
+from submission_api.core.config import ApiSettings, get_settings
+from submission_api.core.db import make_engine, make_sessionmaker, migrate
+from submission_api.core.openapi import document_error_shapes
+from submission_api.core.security import install_security
+from submission_api.jobs.router import router as jobs_router
+from submission_api.jobs.tasks import LeaseSweeper
+from submission_api.leaderboard.pages import STATIC_DIR
+from submission_api.leaderboard.router import router as leaderboard_router
+from submission_api.platform.catalogue import Catalogue
+from submission_api.platform.metrics import install_metrics
+from submission_api.platform.router import router as platform_router
+from submission_api.submissions.router import router as submissions_router
+from submission_api.submissions.service import remove_upload_leftovers
+from submission_api.webhooks.router import router as webhooks_router
+from submission_api.webhooks.tasks import WebhookDispatcher
 
 log = logging.getLogger("submission_api")
 
@@ -59,12 +67,13 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_security(app, settings)
     document_error_shapes(app)
     install_metrics(app)
-    app.include_router(platform.router)
-    app.include_router(submissions.router)
-    app.include_router(jobs.router)
-    app.include_router(users.router)
-    app.include_router(leaderboard.router)
-    app.mount("/static", StaticFiles(directory=leaderboard.STATIC_DIR), name="static")
+    app.include_router(platform_router)
+    app.include_router(submissions_router)
+    app.include_router(webhooks_router)
+    app.include_router(jobs_router)
+    app.include_router(accounts_router)
+    app.include_router(leaderboard_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(StorageError)
     async def storage_unavailable(request: Request, error: StorageError) -> JSONResponse:

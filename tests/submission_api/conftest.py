@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from submission_api.db import make_engine, migrate
+from submission_api.core.db import make_engine, migrate
 from tests.conftest_pg import postgres_database, postgres_server  # noqa: F401  (fixtures)
 
 

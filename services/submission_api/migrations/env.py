@@ -1,6 +1,6 @@
 """Alembic environment: the submission API's tables, on SQLite or PostgreSQL.
 
-Run at start-up by ``submission_api.db.migrate`` (which passes its open
+Run at start-up by ``submission_api.core.db.migrate`` (which passes its open
 connection), or from the command line:
 ``alembic -c services/submission_api/alembic.ini upgrade head`` with
 ``API_DATABASE_URL`` set.
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from alembic import context
 
-import submission_api.models  # noqa: F401  (registers every table on Base.metadata)
-from submission_api.config import ApiSettings
-from submission_api.db import Base, make_engine
+import submission_api.core.models  # noqa: F401  (registers every table on Base.metadata)
+from submission_api.core.config import ApiSettings
+from submission_api.core.db import Base, make_engine
 
 
 def run_migrations(connection) -> None:

@@ -1,0 +1,99 @@
+"""Users and their API tokens. A token is shown once, at creation; only its SHA-256 is stored."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cortexscore.webhooks import new_webhook_secret
+
+from submission_api.core.models import ApiToken, User, utcnow
+
+TOKEN_PREFIX = "cs_"
+ADMIN_NAME = "admin"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
+
+
+class NameTaken(ValueError):
+    pass
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check_name(name: str) -> None:
+    if not NAME_PATTERN.match(name):
+        raise ValueError(f"the user name {name!r} must be 2-64 letters, digits, '_', '.' or '-', "
+                         "starting with a letter or digit")
+
+
+def create_user(session: Session, *, name: str, is_admin: bool = False) -> User:
+    """A new user; raises NameTaken if the name is in use."""
+    _check_name(name)
+    if session.scalar(select(User.id).where(User.name == name)) is not None:
+        raise NameTaken(f"the user name {name!r} is taken; choose another")
+    user = User(name=name, is_admin=is_admin, webhook_secret=new_webhook_secret())
+    session.add(user)
+    session.flush()
+    return user
+
+
+def create_token(session: Session, *, user: User, name: str = "", token: str | None = None) -> tuple[ApiToken, str]:
+    """Issue a token for ``user``; returns the row and the secret, which is never readable again."""
+    secret = token or TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user=user, name=name[:128], token_hash=hash_token(secret), prefix=secret[:8])
+    session.add(row)
+    session.flush()
+    return row, secret
+
+
+def create_account(session: Session, *, name: str, token_name: str = "") -> tuple[User, ApiToken, str]:
+    """A new user and their first token, committed together; raises NameTaken or ValueError as create_user does."""
+    user = create_user(session, name=name)
+    row, secret = create_token(session, user=user, name=token_name)
+    session.commit()
+    return user, row, secret
+
+
+def issue_token(session: Session, *, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """Another token for ``user``, committed; returns the row and the secret, as create_token does."""
+    row, secret = create_token(session, user=user, name=name)
+    session.commit()
+    return row, secret
+
+
+def authenticate(session: Session, token: str) -> User | None:
+    """The user holding this live token, or None."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token),
+                                                ApiToken.revoked_at.is_(None)))
+    if row is None:
+        return None
+    row.last_used_at = utcnow()
+    session.commit()
+    return row.user
+
+
+def revoke_token(session: Session, *, user: User, token_id: int) -> ApiToken | None:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        return None
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.commit()
+    return row
+
+
+def ensure_admin(session: Session, token: str) -> User:
+    """The bootstrap admin: created on first start, and holding ``token`` whatever it held before."""
+    admin = session.scalar(select(User).where(User.name == ADMIN_NAME))
+    if admin is None:
+        admin = create_user(session, name=ADMIN_NAME, is_admin=True)
+    admin.is_admin = True
+    if session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token))) is None:
+        create_token(session, user=admin, name="bootstrap", token=token)
+    session.commit()
+    return admin

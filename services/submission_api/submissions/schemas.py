@@ -1,0 +1,124 @@
+"""Submission schemas: the upload form, the update body, and the responses, split Base/Public as the contract
+names their fields."""
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic_core import PydanticCustomError
+
+# The words 'public' takes. Pydantic's own bool would also take t/f/y/n and refuse the empty field, which means false.
+PUBLIC_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
+                "off": False, "": False}
+CALLBACK_URL_MAX_CHARS = 2048
+# The error types SubmissionForm raises; each is also the code of the upload's rejection.
+FORM_REJECTIONS = ("invalid_public", "invalid_callback_url")
+
+
+class SubmissionForm(BaseModel):
+    """The text fields of an upload (multipart, beside the zip), parsed in the order they are checked."""
+
+    public: bool = False
+    # None asks for the default suite; a list names benchmarks, and an empty one (e.g. " , ") names none.
+    benchmarks: list[str] | None = None
+    callback_url: str | None = None
+
+    @field_validator("public", mode="before")
+    @classmethod
+    def _public_word(cls, value: str | None) -> bool:
+        word = (value or "").strip().lower()
+        if word not in PUBLIC_WORDS:
+            raise PydanticCustomError("invalid_public", "'public' must be true or false, not {word}",
+                                      {"word": repr(word)})
+        return PUBLIC_WORDS[word]
+
+    @field_validator("benchmarks", mode="before")
+    @classmethod
+    def _benchmark_names(cls, value: str | None) -> list[str] | None:
+        if not value or not value.strip():
+            return None
+        return list(dict.fromkeys(name.strip() for name in value.split(",") if name.strip()))
+
+    @field_validator("callback_url", mode="before")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        url = (value or "").strip()
+        if not url:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > CALLBACK_URL_MAX_CHARS:
+            raise PydanticCustomError("invalid_callback_url", "'callback_url' must be an http(s) URL of at most "
+                                      f"{CALLBACK_URL_MAX_CHARS} characters, not {{url}}", {"url": repr(url[:100])})
+        return url
+
+
+class SubmissionUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    public: bool | None = None
+    hidden: bool | None = None
+
+
+class JobPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    model: str
+    benchmark: str
+    status: str
+    attempts: int
+
+
+class SubmissionBase(BaseModel):
+    id: str
+    status: str
+
+
+class SubmissionCreated(SubmissionBase):
+    models: list[str]
+    benchmarks: list[str]
+
+
+class SubmissionCreatedPublic(SubmissionCreated):
+    # The secret that signs this submission's webhook: the owner's, or a fresh one for an anonymous upload.
+    webhook_secret: str | None = None
+
+
+class SubmissionPublic(SubmissionBase):
+    created_at: datetime
+    layout: str
+    models: list[str]
+    benchmarks: list[str]
+    jobs: list[JobPublic]
+
+
+class ScoreEntry(BaseModel):
+    model: str
+    benchmark: str
+    benchmark_version: int
+    region: str | None
+    status: str
+    raw: float | None = None
+    ceiling: float | None = None
+    ceiled: float | None = None
+    error: float | None = None
+    ceiling_error: float | None = None
+    convention: str | None = None
+    layer: str | None = None
+    message: str | None = None
+    attempts: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    provenance: dict | None = None
+
+
+class ScoresPublic(BaseModel):
+    submission_id: str
+    status: str
+    scores: list[ScoreEntry]
+    aggregate: dict[str, dict[str, float]]
+
+
+class LogsPublic(BaseModel):
+    submission_id: str
+    log: str

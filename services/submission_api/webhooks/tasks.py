@@ -1,0 +1,24 @@
+"""The webhook dispatcher: a background thread of the API that works through the outbox."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from submission_api.core.background import PeriodicTask
+from submission_api.core.config import ApiSettings
+from submission_api.webhooks.service import deliver, due_submissions
+
+
+class WebhookDispatcher(PeriodicTask):
+    """The API's background thread that works through the outbox."""
+
+    def __init__(self, factory: sessionmaker[Session], settings: ApiSettings):
+        super().__init__("webhooks", settings.webhook_poll_seconds, self.run_once,
+                         stop_timeout=settings.webhook_timeout_seconds + 5)
+        self.factory, self.settings = factory, settings
+
+    def run_once(self) -> int:
+        with self.factory() as session:
+            due = due_submissions(session)
+            for submission in due:
+                deliver(session, submission, self.settings)
+            return len(due)
