@@ -15,6 +15,13 @@ import zipfile
 from pathlib import Path
 
 IMPORTED_MARKER = "imported"
+RESULT_FILE = "result.json"
+ERROR_FILE = "error.json"
+
+
+def activations_file(index: int) -> str:
+    """The fixed name under which the child writes the activations of the request's ``index``-th stimulus set."""
+    return f"activations-{index}.npz"
 
 
 def _log(message: str) -> None:
@@ -38,8 +45,7 @@ def run(request: dict) -> dict:
     _log(f"imported {request['model']} ({submission.layout} layout) in {time.perf_counter() - started:.1f}s; "
          f"visual degrees {model.visual_degrees()}, candidate layers {model.layers}")
     layers = ["logits"] if request.get("layer_mode") == "logits" else list(model.layers)
-    outputs = {}
-    for stimulus_set in request["stimulus_sets"]:
+    for index, stimulus_set in enumerate(request["stimulus_sets"]):
         image_paths = [str(Path(request["stimuli_dir"]) / name) for name in stimulus_set["image_paths"]]
         placed = place_images(image_paths, out_dir / "placed" / stimulus_set["key"],
                               model.visual_degrees(), stimulus_set["stimulus_degrees"])
@@ -55,11 +61,19 @@ def run(request: dict) -> dict:
         features = model.activations([str(path) for path in placed], layers,
                                      batch_size=request.get("batch_size", 64), progress=progress)
         _log(f"{total} images through {len(features)} layers in {time.perf_counter() - started:.1f}s")
-        path = out_dir / f"{stimulus_set['key']}.npz"
-        write_entry(path, {layer: features[layer] for layer in layers})  # the parent adopts it into its cache
-        outputs[stimulus_set["key"]] = str(path)
+        # The parent copies and checks this file; it reads nothing else the child names.
+        write_entry(out_dir / activations_file(index), {layer: features[layer] for layer in layers})
+    _check_no_processes_left()
     return {"layers": layers, "visual_degrees": float(model.visual_degrees()),
-            "bibtex": submission.bibtex(request["model"]), "outputs": outputs}
+            "bibtex": submission.bibtex(request["model"])}
+
+
+def _check_no_processes_left() -> None:
+    """A model must not leave processes behind: in the sandbox's PID namespace only bwrap's init and we remain."""
+    others = sorted(int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) not in (1, os.getpid()))
+    if others:
+        raise RuntimeError(f"the model left {len(others)} process(es) running (pids {others[:10]}), for example by "
+                           "daemonising; a model must not start background processes")
 
 
 def main(request_path: str) -> int:
@@ -73,14 +87,16 @@ def main(request_path: str) -> int:
             # A process the model forked: only the original reports, and nothing here may linger.
             os._exit(1)
         lines = traceback.format_exception(error)
-        (out_dir / "error.json").write_text(json.dumps({
+        (out_dir / ERROR_FILE).write_text(json.dumps({
             "type": type(error).__name__, "message": str(error)[:2000], "traceback": "".join(lines)[-6000:],
         }))
         print("".join(lines)[-6000:], file=sys.stderr, flush=True)
         # Skip interpreter shutdown: after a fork bomb or a crash inside torch it can deadlock.
         os._exit(3)
-    (out_dir / "result.json").write_text(json.dumps(result))
-    return 0
+    (out_dir / RESULT_FILE).write_text(json.dumps(result))
+    # Leave at once: a thread or atexit hook of the model's must not outlive the result.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -22,14 +22,22 @@ class ScorerSettings(BaseSettings):
     # Limits on the untrusted child process that runs the model code.
     import_timeout_seconds: float = 300.0
     run_timeout_seconds: float = 3600.0
+    # Enforced by the kernel for the whole job (a memory cgroup), tmpfs /dev/shm included.
     memory_limit_bytes: int = 12 << 30
-    file_size_limit_bytes: int = 8 << 30
-    # Network, mount and PID namespaces for the child, where the kernel allows them.
-    isolate_namespaces: bool = True
     max_processes: int = 256
-    # Working dirs of sandboxed children; must lie outside every hidden path.
+    # The job dir's quota (RLIMIT_FSIZE per file, and the scorer measures the dir), its entries, and /dev/shm.
+    disk_quota_bytes: int = 8 << 30
+    max_job_files: int = 100_000
+    shm_bytes: int = 256 << 20
+    # What the scorer reads back from the child: printed output, result.json/error.json, bibtex, activations.
+    max_output_bytes: int = 4 << 20
+    max_result_bytes: int = 256 << 10
+    max_bibtex_bytes: int = 64 << 10
+    max_activations_bytes: int = 16 << 30
+    max_layer_features: int = 4_000_000
+    # Working dirs of sandboxed children; must lie outside every private path.
     sandbox_dir: Path = Path(tempfile.gettempdir()) / "cortexscore-sandbox"
-    # Covered by an empty tmpfs inside the sandbox: the platform's data, the cache with the assemblies.
+    # Never visible to the child (the sandbox shows it only the runtime): checked against what it does show.
     sandbox_hidden_paths: list[Path] = Field(default_factory=lambda: [Path("var").resolve()])
     batch_size: int = 64
     activation_cache_bytes: int = 4 << 30

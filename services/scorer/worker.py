@@ -7,28 +7,32 @@ import math
 import logging
 import shutil
 import signal
-import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cortexscore.benchmarks.scoring import procedure, score_activations
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.data import load_assembly, load_stimulus_set
 from cortexscore.jobs import JobLease
-from cortexscore.models.cache import ActivationsCache, ActivationsKey
+from cortexscore.models.cache import MAX_LAYERS, ActivationsCache, ActivationsKey
 from cortexscore.models.commitment import LayerCommitments
 from cortexscore.observability import configure_logging, serve_metrics
 from cortexscore.score import Score
+from cortexscore.signing import FileSigner, load_or_create_key
 from cortexscore.storage import ChecksumMismatch, StorageError
 from cortexscore.submission_layout import declared_requirements, missing_requirements
 
 from scorer.config import ScorerSettings, get_settings
 from scorer.fetch import fetch
-from scorer.sandbox import SubmissionFailure, hidden_paths, run_child
+from scorer.child import activations_file
+from scorer.sandbox import (JOB_ROOT, STIMULI, SubmissionFailure, check_sandbox, copy_child_file, prepare_job_dir,
+                            remove_leftovers, run_child)
 
 log = logging.getLogger("scorer")
 
@@ -48,6 +52,15 @@ def json_safe(value):
 
 class LeaseLost(Exception):
     pass
+
+
+class ChildResult(BaseModel):
+    """What the sandboxed child says about the model it ran; untrusted, so every field is checked."""
+
+    model_config = ConfigDict(extra="forbid")
+    layers: list[str] = Field(min_length=1, max_length=MAX_LAYERS)
+    visual_degrees: float = Field(gt=0, le=360, allow_inf_nan=False)
+    bibtex: str
 
 
 class JobReporter:
@@ -121,8 +134,14 @@ class Worker:
         self.api = httpx.Client(base_url=settings.api_url, headers=auth, timeout=60)
         self.store = httpx.Client(base_url=settings.store_url, headers=auth, timeout=60)
         self.cache_dir = settings.cache_dir
-        hidden_paths(settings)  # fail at start-up, not on the first job, if the sandbox set-up is wrong
-        self.activations = ActivationsCache(self.cache_dir / "activations", settings.activation_cache_bytes)
+        # Fail at start-up, not on the first job, if the sandbox cannot be built here.
+        self.isolation = check_sandbox(settings)
+        for path in remove_leftovers(settings):
+            log.info("removed a leftover of a dead scorer's job: %s", path)
+        # Only this process reads the key: the sandbox never sees the cache dir.
+        self.signer = FileSigner(load_or_create_key(self.cache_dir / "hmac.key"))
+        self.activations = ActivationsCache(self.cache_dir / "activations", settings.activation_cache_bytes,
+                                            signer=self.signer)
         self._stopping = False
         self.last_poll = time.monotonic()
         self.current_job: int | None = None
@@ -234,7 +253,7 @@ class Worker:
         features, model_info, key = self.model_activations(lease, spec, table, stimulus_sha, reporter)
         ceiling = Score(spec.ceiling.value, spec.ceiling.error) if spec.ceiling else None
         # Benchmarks of one region on these activations share its layer search, across jobs.
-        commitments = LayerCommitments(self.cache_dir / "commitments" / f"{key.digest()}.json")
+        commitments = LayerCommitments(self.cache_dir / "commitments" / f"{key.digest()}.json", signer=self.signer)
         result = score_activations(spec, assembly, table, features, ceiling=ceiling, log=reporter.log,
                                    commitments=commitments)
         provenance = {**result.provenance, "zip_sha256": lease.zip_sha256, "bibtex": model_info["bibtex"],
@@ -259,22 +278,22 @@ class Worker:
                              placement=f"stimulus{spec.visual_degrees:g}deg")
         info_path = self.cache_dir / "models" / f"{fingerprint}.json"
         cached = self.activations.get(key)
-        if cached is not None and info_path.exists():
+        if cached is not None and self.signer.verify(info_path, fingerprint):
             reporter.log(f"[platform] reusing cached activations of {lease.model} on this stimulus set")
             return cached, json.loads(info_path.read_text()), key
-        self.settings.sandbox_dir.mkdir(parents=True, exist_ok=True)
-        work_dir = Path(tempfile.mkdtemp(prefix=f"job{lease.job_id}-", dir=self.settings.sandbox_dir))
+        work_dir = prepare_job_dir(self.settings, f"job{lease.job_id}-{uuid.uuid4().hex[:8]}")
         stimuli_dir = self.cache_dir / "stimuli" / stimulus_sha
         try:
-            # The cache is hidden from the child: it gets its own copy of the zip.
-            zip_path = shutil.copy(fetch(self.api, lease.zip_url, lease.zip_sha256, self.cache_dir, suffix=".zip"),
-                                   work_dir / "submission.zip")
+            # The cache is never visible to the child: it gets its own copy of the zip.
+            zip_path = work_dir / "submission.zip"
+            shutil.copyfile(fetch(self.api, lease.zip_url, lease.zip_sha256, self.cache_dir, suffix=".zip"), zip_path)
             missing = missing_requirements(declared_requirements(zip_path))
             if missing:
                 raise SubmissionFailure("the submission declares dependencies the scorers do not offer: "
                                         + "; ".join(missing) + ". Remove them, or put the code you need in the zip")
-            request = {"zip_path": str(zip_path), "model": lease.model, "batch_size": self.settings.batch_size,
-                       "layer_mode": layer_mode,
+            request = {"zip_path": f"{JOB_ROOT}/submission.zip", "out_dir": JOB_ROOT,
+                       "stimuli_dir": f"{JOB_ROOT}/{STIMULI}", "model": lease.model,
+                       "batch_size": self.settings.batch_size, "layer_mode": layer_mode,
                        "stimulus_sets": [{"key": "stimuli", "image_paths": list(table["filename"]),
                                           "stimulus_degrees": spec.visual_degrees}]}
 
@@ -283,20 +302,45 @@ class Worker:
                 reporter.check()
 
             outcome = run_child(request, work_dir, stimuli_dir, self.settings, on_tick=tick)
-            reporter.log(f"[platform] sandbox isolation: {', '.join(outcome.isolation)}")
-            try:
-                features = self.activations.adopt(key, outcome.result["outputs"]["stimuli"])
-            except ValueError as error:
-                raise SubmissionFailure(f"the model's activations could not be read back: {error}") from None
-            if list(features) != outcome.result["layers"]:
-                raise SubmissionFailure(f"the sandbox reported layers {outcome.result['layers']} but wrote "
-                                        f"{list(features)}")
-            info = {name: outcome.result[name] for name in ("bibtex", "visual_degrees", "layers")}
+            reporter.log(f"[platform] sandbox: {'; '.join(outcome.isolation)}")
+            if outcome.peak_memory_bytes is not None:
+                reporter.log(f"[platform] peak memory of the model's processes: {outcome.peak_memory_bytes >> 20} MiB")
+            info = self._checked_result(outcome.result)
+            features = self._adopt_activations(key, work_dir, len(table))
+            if list(features) != info["layers"]:
+                raise SubmissionFailure(f"the model reported layers {info['layers']} but wrote {list(features)}")
             info_path.parent.mkdir(parents=True, exist_ok=True)
             info_path.write_text(json.dumps(info))
+            self.signer.sign(info_path, fingerprint)
             return features, info, key
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
+
+    def _checked_result(self, result: dict) -> dict:
+        try:
+            info = ChildResult.model_validate(result).model_dump()
+        except ValidationError as error:
+            problems = "; ".join(f"{'.'.join(map(str, item['loc'])) or 'result'}: {item['msg']}"
+                                 for item in error.errors()[:5])
+            raise SubmissionFailure(f"the model's result.json is malformed: {problems}") from None
+        size = len(info["bibtex"].encode())
+        if size > self.settings.max_bibtex_bytes:
+            raise SubmissionFailure(f"the model's bibtex is {size} bytes, over the limit of "
+                                    f"{self.settings.max_bibtex_bytes}; shorten get_bibtex()")
+        return info
+
+    def _adopt_activations(self, key: ActivationsKey, work_dir: Path, rows: int) -> dict[str, np.ndarray]:
+        """Copy the child's activations file into the cache, checked from its headers before any data is read."""
+        staged = self.activations.staging_path(key)
+        try:
+            if not copy_child_file(work_dir, activations_file(0), staged, self.settings.max_activations_bytes,
+                                   "the model's activations"):
+                raise SubmissionFailure("the model's process wrote no activations file")
+            return self.activations.adopt(key, staged, rows=rows, max_columns=self.settings.max_layer_features)
+        except ValueError as error:
+            raise SubmissionFailure(f"the model's activations could not be read back: {error}") from None
+        finally:
+            staged.unlink(missing_ok=True)
 
 
 def main() -> None:

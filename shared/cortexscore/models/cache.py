@@ -17,7 +17,6 @@ import functools
 import hashlib
 import inspect
 import os
-import shutil
 import uuid
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -28,8 +27,10 @@ import numpy as np
 import torch
 
 from cortexscore.models.activations import weights_hash
+from cortexscore.signing import FileSigner
 
 DEFAULT_MAX_BYTES = 20 << 30
+MAX_LAYERS = 1000
 
 
 def placement_tag(model_degrees: float, stimulus_degrees: float) -> str:
@@ -120,8 +121,49 @@ def write_entry(path: str | os.PathLike, features: Mapping[str, np.ndarray]) -> 
         np.savez(handle, __layers__=np.array(list(features), dtype=str), **arrays)
 
 
-def read_entry(path: str | os.PathLike) -> dict[str, np.ndarray]:
+def _check_entry_layout(path: str | os.PathLike, rows: int | None, max_columns: int | None) -> None:
+    """Check an entry's zip directory and array headers before any data is read.
+
+    Entries can come from untrusted code, so compressed members (a deflate bomb expands in the reader),
+    unknown members, and arrays of the wrong type or size are refused from their headers alone.
+    """
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+        if not 0 < len(members) <= MAX_LAYERS + 1:
+            raise ValueError(f"it has {len(members)} members; an entry holds __layers__ and 1 to {MAX_LAYERS} layers")
+        for member in members:
+            if member.compress_type != zipfile.ZIP_STORED:
+                raise ValueError(f"member {member.filename!r} is compressed; entries must be stored uncompressed "
+                                 "(numpy.savez, not savez_compressed)")
+            stem = member.filename.removesuffix(".npy")
+            if not (stem == "__layers__" or (stem.startswith("layer") and stem[5:].isdigit())):
+                raise ValueError(f"unexpected member {member.filename!r}")
+            with archive.open(member) as handle:
+                version = np.lib.format.read_magic(handle)
+                read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                               (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                if read_header is None:
+                    raise ValueError(f"member {member.filename!r} uses .npy format {version}; use 1.0 or 2.0")
+                shape, _, dtype = read_header(handle, max_header_size=10000)
+            if stem == "__layers__":
+                if dtype.kind != "U" or len(shape) != 1 or dtype.itemsize > 4 * 512:
+                    raise ValueError("__layers__ must be a 1-D array of layer names")
+                continue
+            if dtype != np.float32 or len(shape) != 2:
+                raise ValueError(f"layer {stem} is {dtype} with shape {shape}; layers are 2-D float32")
+            if rows is not None and shape[0] != rows:
+                raise ValueError(f"layer {stem} has {shape[0]} rows; the stimulus set has {rows} images")
+            if max_columns is not None and shape[1] > max_columns:
+                raise ValueError(f"layer {stem} has {shape[1]} features, over the limit of {max_columns}")
+            if member.file_size < 4 * shape[0] * shape[1]:
+                raise ValueError(f"layer {stem} is truncated")
+
+
+def read_entry(path: str | os.PathLike, *, rows: int | None = None,
+               max_columns: int | None = None) -> dict[str, np.ndarray]:
     """The layers of an entry file, checked: named layers, float32, 2-D, one row per image in every layer.
+
+    ``rows`` and ``max_columns``, when given, are checked from the array headers before any data is read.
 
     Examples
     --------
@@ -130,16 +172,21 @@ def read_entry(path: str | os.PathLike) -> dict[str, np.ndarray]:
     >>> write_entry(path, {"relu1": np.ones((2, 3)), "fc": np.zeros((2, 4))})
     >>> {layer: values.shape for layer, values in read_entry(path).items()}
     {'relu1': (2, 3), 'fc': (2, 4)}
+    >>> read_entry(path, rows=5)
+    Traceback (most recent call last):
+    ...
+    ValueError: ... layer layer0 has 2 rows; the stimulus set has 5 images)
     """
     try:
+        _check_entry_layout(path, rows, max_columns)
         with np.load(path) as stored:  # allow_pickle stays False: no object arrays from untrusted writers
             names = [str(name) for name in stored["__layers__"]]
             features = {name: stored[f"layer{index}"] for index, name in enumerate(names)}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"{path} is not a readable activations file ({type(error).__name__}: {error})") from None
-    rows = {values.shape[0] if values.ndim else None for values in features.values()}
+    rows_found = {values.shape[0] if values.ndim else None for values in features.values()}
     bad = [name for name, values in features.items() if values.dtype != np.float32 or values.ndim != 2]
-    if not features or bad or len(rows) != 1:
+    if not features or bad or len(rows_found) != 1:
         raise ValueError(f"{path} must hold 2-D float32 layers with one row per image each; "
                          f"layers {bad or sorted(features)} do not")
     return features
@@ -163,12 +210,14 @@ class ActivationsCache:
     {'relu1': (2, 3)}
     """
 
-    def __init__(self, root: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES):
+    def __init__(self, root: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES, signer: FileSigner | None = None):
         if max_bytes <= 0:
             raise ValueError(f"max_bytes must be positive; got {max_bytes}.")
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
+        # With a signer (the scorer's), an entry counts only if its HMAC tag matches: see cortexscore.signing.
+        self.signer = signer
 
     def _path(self, key: ActivationsKey) -> Path:
         digest = key.digest()
@@ -179,6 +228,8 @@ class ActivationsCache:
         path = self._path(key)
         try:
             os.utime(path)
+            if self.signer is not None and not self.signer.verify(path, key.digest()):
+                return None  # forged, torn or from another key: recomputed, and the new entry replaces it
             return read_entry(path)
         except (OSError, ValueError):
             return None  # missing, or truncated by a crash mid-write on a filesystem without atomic rename
@@ -191,19 +242,28 @@ class ActivationsCache:
         write_entry(partial, features)
         self._commit(key, partial)
 
-    def adopt(self, key: ActivationsKey, path: str | os.PathLike) -> dict[str, np.ndarray]:
-        """Take over an entry file that :func:`write_entry` wrote elsewhere, without writing it again.
+    def staging_path(self, key: ActivationsKey) -> Path:
+        """A fresh path inside the cache where an entry for ``key`` can be written before :meth:`adopt`."""
+        return self._partial(key)
 
-        The scorer's sandboxed child writes its activations once; the parent moves that file into the
-        cache instead of loading and re-saving hundreds of megabytes. The file is checked first (it
-        comes from untrusted code): ``ValueError`` names what is wrong with it. Returns the layers.
+    def adopt(self, key: ActivationsKey, staged: str | os.PathLike, *, rows: int | None = None,
+              max_columns: int | None = None) -> dict[str, np.ndarray]:
+        """Take over an entry file at :meth:`staging_path`, without writing it again; return its layers.
+
+        The scorer copies its sandboxed child's activations file there once, instead of loading and
+        re-saving hundreds of megabytes. The file is checked first (it comes from untrusted code), with
+        ``rows`` and ``max_columns`` checked from its headers: ``ValueError`` names what is wrong.
         """
-        features = read_entry(path)
-        if os.path.getsize(path) > self.max_bytes:
-            return features
-        partial = self._partial(key)
-        shutil.move(path, partial)  # a rename on one filesystem, a copy across two
-        self._commit(key, partial)
+        staged = Path(staged)
+        try:
+            features = read_entry(staged, rows=rows, max_columns=max_columns)
+            if staged.stat().st_size > self.max_bytes:
+                staged.unlink()
+                return features
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+        self._commit(key, staged)
         return features  # already read in full by the check: reading the entry again would double the I/O
 
     def _partial(self, key: ActivationsKey) -> Path:
@@ -212,8 +272,16 @@ class ActivationsCache:
         return path.with_name(f".{path.stem}.{uuid.uuid4().hex}.partial")
 
     def _commit(self, key: ActivationsKey, partial: Path) -> None:
+        path = self._path(key)
+        path.parent.mkdir(exist_ok=True)
+        if self.signer is not None:
+            # The tag is of the content, so it can be written before the rename that publishes the entry.
+            mac = FileSigner.mac_path(path)
+            mac_partial = partial.with_suffix(".mac-partial")
+            mac_partial.write_text(self.signer.tag(partial, key.digest()))
+            os.replace(mac_partial, mac)
         # Written aside, then renamed: a concurrent reader never sees half an entry.
-        partial.replace(self._path(key))
+        partial.replace(path)
         self.evict()
 
     def size_bytes(self) -> int:
@@ -236,6 +304,7 @@ class ActivationsCache:
             if total <= self.max_bytes:
                 break
             entry.unlink(missing_ok=True)
+            FileSigner.mac_path(entry).unlink(missing_ok=True)
             total -= size
 
     def activations(self, brain_model, image_paths: Sequence[str | os.PathLike], layers: Sequence[str],

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.decomposition import PCA
 
+from cortexscore.signing import FileSigner
+
 SELECTION_COMPONENTS = 1000
 
 
@@ -102,10 +104,11 @@ class LayerCommitments:
     True
     """
 
-    def __init__(self, path: Path | None = None):
-        self.path = path
+    def __init__(self, path: Path | None = None, signer: FileSigner | None = None):
+        self.path, self.signer = path, signer
         self._entries: dict[str, dict] = {}
-        if path is not None and path.exists():
+        # With a signer (the scorer's), a file whose HMAC tag does not match is ignored: see cortexscore.signing.
+        if path is not None and path.exists() and (signer is None or signer.verify(path, path.name)):
             try:
                 self._entries = json.loads(path.read_text())
             except (OSError, ValueError):  # a torn or foreign file only costs a new layer search
@@ -124,4 +127,7 @@ class LayerCommitments:
         handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
         with os.fdopen(handle, "w") as file:
             json.dump(self._entries, file)
+        if self.signer is not None:
+            self.signer.sign(temporary, self.path.name)
+            os.replace(FileSigner.mac_path(temporary), FileSigner.mac_path(self.path))
         os.replace(temporary, self.path)

@@ -8,7 +8,7 @@ import pytest
 
 from tests.cortexscore.models.helpers import CountingNet
 from cortexscore.models.activations import PytorchActivations
-from cortexscore.models.cache import ActivationsCache, ActivationsKey, model_fingerprint, placement_tag
+from cortexscore.models.cache import ActivationsCache, ActivationsKey, model_fingerprint, placement_tag, write_entry
 from cortexscore.models.committed_model import CommittedModel
 
 
@@ -85,8 +85,6 @@ def test_an_entry_keeps_its_layers_in_order_and_a_truncated_file_reads_as_a_miss
 
 
 def test_adopting_a_written_entry_moves_it_in_without_rewriting(tmp_path):
-    from cortexscore.models.cache import write_entry
-
     features = {"relu1": np.arange(6, dtype=np.float32).reshape(2, 3), "fc": np.ones((2, 4), dtype=np.float32)}
     written = tmp_path / "child" / "stimuli.npz"
     written.parent.mkdir()
@@ -103,7 +101,7 @@ def test_adopting_a_written_entry_moves_it_in_without_rewriting(tmp_path):
 @pytest.mark.parametrize("content, problem", [
     (b"not a zip at all", "not a readable activations file"),
     ({"layer0": np.ones((2, 3), dtype=np.float32)}, "not a readable activations file"),  # no __layers__
-    ({"__layers__": np.array(["a"]), "layer0": np.ones((2, 3))}, "must hold 2-D float32 layers"),
+    ({"__layers__": np.array(["a"]), "layer0": np.ones((2, 3))}, "float64 with shape .*; layers are 2-D float32"),
     ({"__layers__": np.array(["a", "b"]), "layer0": np.ones((2, 3), dtype=np.float32),
       "layer1": np.ones((3, 3), dtype=np.float32)}, "must hold 2-D float32 layers"),
     ({"__layers__": np.array(["a"]), "layer0": np.array([object()], dtype=object)}, "not a readable"),
@@ -118,3 +116,47 @@ def test_an_untrusted_entry_file_is_refused_with_a_reason(tmp_path, content, pro
     with pytest.raises(ValueError, match=problem):
         cache.adopt(ActivationsKey("zip", "set", "candidates", "placed"), path)
     assert cache.size_bytes() == 0
+
+
+def test_a_compressed_entry_is_refused_before_it_is_expanded(tmp_path):
+    """A deflate bomb: 400 MB of zeros compress to a few hundred kB; the header check refuses it unread."""
+    path = tmp_path / "bomb.npz"
+    np.savez_compressed(path, __layers__=np.array(["fc"]), layer0=np.zeros((10_000, 10_000), dtype=np.float32))
+    assert path.stat().st_size < 1 << 20
+    cache = ActivationsCache(tmp_path / "cache")
+    with pytest.raises(ValueError, match="is compressed; entries must be stored uncompressed"):
+        cache.adopt(ActivationsKey("zip", "set", "candidates", "placed"), path)
+    assert not path.exists() and cache.size_bytes() == 0
+
+
+@pytest.mark.parametrize("rows, max_columns, problem", [
+    (3, None, "has 2 rows; the stimulus set has 3 images"),
+    (2, 2, "has 3 features, over the limit of 2"),
+])
+def test_an_entry_of_the_wrong_size_is_refused_from_its_headers(tmp_path, rows, max_columns, problem):
+    path = tmp_path / "stimuli.npz"
+    write_entry(path, {"fc": np.ones((2, 3), dtype=np.float32)})
+    with pytest.raises(ValueError, match=problem):
+        ActivationsCache(tmp_path / "cache").adopt(ActivationsKey("z", "s", "c", "p"), path, rows=rows,
+                                                   max_columns=max_columns)
+
+
+def test_a_signed_cache_ignores_forged_and_swapped_entries(tmp_path):
+    from cortexscore.signing import FileSigner
+
+    cache = ActivationsCache(tmp_path / "cache", signer=FileSigner(b"k" * 32))
+    victim, other = ActivationsKey("victim", "set", "c", "p"), ActivationsKey("other", "set", "c", "p")
+    cache.put(victim, {"fc": np.ones((2, 3), dtype=np.float32)})
+    cache.put(other, {"fc": np.zeros((2, 3), dtype=np.float32)})
+    assert cache.get(victim)["fc"].sum() == 6
+    # Overwritten in place, as a sandbox escape once did: the tag no longer matches, so it is a miss.
+    write_entry(cache._path(victim), {"fc": np.full((2, 3), 7, dtype=np.float32)})
+    assert cache.get(victim) is None
+    # Another entry's file and tag moved over the victim's: the tag binds the key, so it is a miss too.
+    from shutil import copyfile
+    copyfile(cache._path(other), cache._path(victim))
+    copyfile(FileSigner.mac_path(cache._path(other)), FileSigner.mac_path(cache._path(victim)))
+    assert cache.get(victim) is None
+    # Unsigned by a cache with another key: a miss.
+    assert ActivationsCache(tmp_path / "cache", signer=FileSigner(b"x" * 32)).get(other) is None
+    assert cache.get(other)["fc"].sum() == 0
