@@ -239,11 +239,19 @@ def _follow(client: Client, submission_ids: list[str], poll_seconds: float, time
 
 @app.command()
 def check(path: Annotated[Path, typer.Argument(help="The submission folder or zip.")]) -> None:
-    """The local "ready to submit" run: load every model and put it through the submission checks."""
+    """The local "ready to submit" run: load every model and put it through the submission checks.
+
+    Each step is said on stderr as it starts; the verdict is on stdout.
+    """
+    started = time.monotonic()
+
+    def log(text: str) -> None:
+        _say(f"[{time.monotonic() - started:5.1f}s] {text}")
+
+    log(f"checking {path} (loading PyTorch first)")
     from cortexscore.models.check import check_submission
 
-    started = time.monotonic()
-    problems = check_submission(path, log=lambda text: _say(f"[{time.monotonic() - started:5.1f}s] {text}"))
+    problems = check_submission(path, log=log)
     for problem in problems:
         errors.print(Text.assemble(("problem:", "red"), f" {problem}"), soft_wrap=True)
     if problems:

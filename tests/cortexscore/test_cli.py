@@ -68,8 +68,9 @@ def test_submit_wait_prints_the_score_table_and_exits_0_when_completed(scored_pl
     assert "succeeded" in row and re.search(r"0\.\d{4}.*(conv1|relu1|relu2)", row), row
     assert re.search(r"my-model: average 0\.\d{4}, neural 0\.\d{4}, IT 0\.\d{4}", result.stdout)
     submission = submitted_id(result)
-    printed = cortexscore("scores", submission, "--json", *owner).stdout
-    scores = json.loads(printed)
+    printed = cortexscore("scores", submission, "--json", *owner)
+    assert printed.returncode == 0, printed.stderr + scored_platform.logs()
+    scores = json.loads(printed.stdout)
     assert scores["status"] == "completed" and [entry["status"] for entry in scores["scores"]] == ["succeeded"]
     average = scores["aggregate"]["my-model"]["average"]
     assert f"average {average:.4f}" in result.stdout
@@ -79,6 +80,39 @@ def test_submit_wait_prints_the_score_table_and_exits_0_when_completed(scored_pl
     # Private by default: without the owner's token the submission does not exist.
     hidden = cortexscore("scores", submission, "--url", scored_platform.url)
     assert hidden.returncode == 3 and "404" in hidden.stderr
+
+
+def run_in_a_terminal(*args, columns: int = 120) -> tuple[int, str]:
+    """The command with a pseudo-terminal as stdout and stderr, as a person runs it; (exit code, what it showed)."""
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "COLUMNS": str(columns), "TERM": "xterm"}
+        if os.environ.get("PYTHONPATH"):
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+        os.execve(str(CLI), [str(CLI), *map(str, args)], env)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode(errors="replace"))
+
+
+def test_submit_wait_in_a_terminal_shows_a_progress_bar_not_log_lines(scored_platform, tmp_path):
+    code, shown = run_in_a_terminal("submit", write_zip(tmp_path / "broken.zip", tutorial_files()), "--url",
+                                    scored_platform.url, "--benchmarks", "Fixture2026.IT-pls", "--wait",
+                                    "--poll-seconds", "0.5")
+    assert code == 1, shown
+    assert not re.search(r"^\[\d\d:\d\d\] ", shown, re.M), shown
+    assert re.search(r"\S+: (queued|running|failed) ━+ \d/1", shown), shown  # the bar, redrawn in place
+    assert re.search(r"tiny\s+Fixture2026\.IT-pls v1\s+failed", shown), shown  # the table: it fits 120 columns
 
 
 def test_submit_wait_exits_1_when_every_benchmark_fails(scored_platform, tmp_path):
@@ -138,11 +172,12 @@ def test_tables_fit_80_columns_or_become_one_line_per_score(scored_platform):
 
 
 def test_check_says_what_it_is_doing(tmp_path):
-    checked = cortexscore("check", EXAMPLES / "pixels_submission" / "pixels", columns=None)
+    folder = EXAMPLES / "pixels_submission" / "pixels"
+    checked = cortexscore("check", folder, columns=None)
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.strip() == "Test successful, you are ready to submit!"
     steps = [line.split("] ", 1)[1] for line in checked.stderr.splitlines()]
-    assert steps == ["importing the submission pixels", "1 model: pixels",
+    assert steps == [f"checking {folder} (loading PyTorch first)", "importing the submission pixels", "1 model: pixels",
                      "model 'pixels': building it (get_model, get_layers, get_bibtex)",
                      "model 'pixels': reading the candidate layers", "model 'pixels': look_at while recording",
                      "model 'pixels': the probabilities task", "model 'pixels': passed"], checked.stderr
