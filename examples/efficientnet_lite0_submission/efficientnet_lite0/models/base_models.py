@@ -21,7 +21,10 @@ from model_tools.activations.pytorch import PytorchWrapper
 from model_tools.activations.pytorch import load_preprocess_images
 from model_tools.check_submission import check_models
 
-from .efficientnet_lite0 import EfficientNetLite0
+try:
+    from .efficientnet_lite0 import EfficientNetLite0
+except ImportError:  # run as a script, `python models/base_models.py`, as the tutorial's check step does
+    from efficientnet_lite0 import EfficientNetLite0
 
 TRAINED = 'efficientnet_lite0'
 WEIGHTS_FILE = Path(__file__).resolve().parent / 'efficientnet-lite0.pth'
