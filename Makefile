@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH_VERSION := 2.13.0
 
-.PHONY: install run run-distributed test bench clean
+.PHONY: install run run-distributed test bench clean seed
 
 install: $(BIN)/cortexscore
 
@@ -30,6 +30,11 @@ test: install
 bench: install
 	for script in bench/[!_]*.py; do $(BIN)/python $$script || exit 1; done
 	$(BIN)/python bench/_summary.py
+
+# The reference submissions of examples/, submitted publicly to the running platform at $CORTEXSCORE_URL
+# (default http://127.0.0.1:8000) with $CORTEXSCORE_TOKEN; SEED_ARGS='--only pixels' and so on.
+seed: install
+	$(BIN)/cortexscore seed-leaderboard $(SEED_ARGS)
 
 clean:
 	rm -rf var .pytest_cache

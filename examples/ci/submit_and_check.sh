@@ -10,6 +10,6 @@ scores=$(mktemp)
 trap 'rm -f "$scores"' EXIT
 
 cortexscore check "$submission"
-# --wait exits 0 when the submission completed, 1 when it failed, 2 on a rejected upload or connection error.
+# --wait exits 0 when the submission completed, 1 when it failed, 2 on a connection error, 3 on a rejected upload.
 cortexscore submit "$submission" --wait --json > "$scores"
 python3 "$here/check_threshold.py" "$scores" --min "$minimum" --node "$node"

@@ -1,24 +1,38 @@
 """The ``cortexscore`` command: check, score locally, submit and follow submissions, manage tokens, ingest data.
 
 Every platform command takes ``--url`` ($CORTEXSCORE_URL) and ``--token``
-($CORTEXSCORE_TOKEN). Exit codes of ``submit``: 0 when the submission
-completed, 1 when it failed (or was cancelled), 2 on a usage error, a
-rejected upload or a connection error.
+($CORTEXSCORE_TOKEN). Exit codes: 0 when the submission completed, 1 when it
+failed (or was cancelled), 2 on a usage or connection error, 3 when the
+platform refused the request (a 4xx answer: a rejected upload, an unknown
+submission, a quota).
+
+Output reads well in logs: when stdout is not a terminal, ``submit --wait``
+prints one line per state change instead of a progress bar, and a table that
+does not fit the width (80 columns unless $COLUMNS says otherwise) is printed
+as one line per row.
 """
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from cortexscore.client import DEFAULT_URL, ApiError, Client, PlatformUnreachable
+from cortexscore.client import DEFAULT_URL, ENDED, ApiError, Client, PlatformUnreachable
 
 app = typer.Typer(help="CortexScore: score vision models on brain benchmarks.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -27,7 +41,7 @@ app.add_typer(token_app, name="token")
 console = Console()
 errors = Console(stderr=True)
 
-EXIT_COMPLETED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_COMPLETED, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 DEFAULT_STORE_URL = "http://127.0.0.1:8001"
 UrlOption = Annotated[str, typer.Option("--url", envvar="CORTEXSCORE_URL", help="The submission API.")]
 TokenOption = Annotated[Optional[str], typer.Option("--token", envvar="CORTEXSCORE_TOKEN",
@@ -36,19 +50,20 @@ AGGREGATE_ORDER = ("average", "neural", "V1", "V2", "V4", "IT", "behavior", "eng
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {message}", highlight=False)
+    errors.print(Text.assemble(("error:", "red"), f" {message}"), soft_wrap=True)
     return typer.Exit(code)
 
 
 def _call(function, *args, **kwargs):
-    """Run one client call, turning the platform's refusals and silences into a message and exit code 2."""
+    """Run one client call: no answer (or a server error) exits 2, a refusal (4xx) exits 3, each with a message."""
     try:
         return function(*args, **kwargs)
     except PlatformUnreachable as error:
         raise _fail(str(error)) from None
     except ApiError as error:
         hint = f" (retry after {error.retry_after}s)" if error.retry_after else ""
-        raise _fail(f"the platform refused (HTTP {error.status_code}): {error.message}{hint}") from None
+        code = EXIT_REFUSED if 400 <= error.status_code < 500 else EXIT_USAGE
+        raise _fail(f"the platform refused (HTTP {error.status_code}): {error.message}{hint}", code) from None
     except ValueError as error:
         raise _fail(str(error)) from None
 
@@ -57,48 +72,188 @@ def _number(value) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
-def score_table(scores: dict) -> Table:
-    """The rich table of a submission's scores: one row per (model, benchmark)."""
-    table = Table(title=f"Submission {scores['submission_id']}: {scores['status']}")
-    for name in ("model", "benchmark", "status", "ceiled", "raw", "ceiling", "error", "layer"):
-        table.add_column(name, justify="right" if name in ("ceiled", "raw", "ceiling", "error") else "left")
-    table.add_column("message", overflow="fold", max_width=60)
+def _say(line: str) -> None:
+    """One plain line on stderr, flushed at once: rich would wrap it at the console's width."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def _fits(table: Table, out: Console) -> bool:
+    """Whether ``table`` shows every cell in full within the console's width."""
+    return Measurement.get(out, out.options.update(max_width=1 << 16), table).maximum <= out.width
+
+
+def print_rows(title: str, headers: list[str], rows: list[list[str]], lines: list[str], *,
+               out: Console | None = None, numeric: tuple[str, ...] = (), styles: dict[str, str] | None = None) -> None:
+    """A table when it fits the console's width; else the title and ``lines``, one per row, never cut.
+
+    >>> import io
+    >>> narrow = Console(file=io.StringIO(), width=25)
+    >>> print_rows("Jobs", ["model", "status"], [["a-long-model-name", "succeeded"]], ["a-long-model-name: succeeded"],
+    ...            out=narrow)
+    >>> print(narrow.file.getvalue())
+    Jobs
+    a-long-model-name: succeeded
+    """
+    out = out or console
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title_justify="left")
+    for header in headers:
+        table.add_column(header, no_wrap=True, justify="right" if header in numeric else "left")
+    for row in rows:
+        table.add_row(*(Text(value, style=(styles or {}).get(value, "")) for value in row))
+    if _fits(table, out):
+        out.print(table)
+        return
+    out.print(Text(title), soft_wrap=True)
+    for line in lines:
+        out.print(Text(line), soft_wrap=True)
+
+
+STATUS_STYLES = {"succeeded": "green", "completed": "green", "failed": "red", "cancelled": "red"}
+
+
+def _score_line(entry: dict) -> str:
+    parts = [f"ceiled {_number(entry['ceiled'])}", f"raw {_number(entry['raw'])}",
+             f"ceiling {_number(entry['ceiling'])}", f"error {_number(entry['error'])}",
+             f"layer {entry['layer'] or '—'}"] if entry["status"] == "succeeded" else []
+    return f"{entry['model']} on {entry['benchmark']} v{entry['benchmark_version']}: " + ", ".join(
+        [entry["status"], *parts])
+
+
+def print_scores(scores: dict, out: Console | None = None) -> None:
+    """A submission's scores: a table of (model, benchmark) rows if it fits, else one line per score; then
+    each failure's message on its own line, and each model's aggregate."""
+    out = out or console
+    headers = ["model", "benchmark", "status", "ceiled", "raw", "ceiling", "error", "layer"]
+    rows = [[entry["model"], f"{entry['benchmark']} v{entry['benchmark_version']}", entry["status"],
+             _number(entry["ceiled"]), _number(entry["raw"]), _number(entry["ceiling"]), _number(entry["error"]),
+             entry["layer"] or "—"] for entry in scores["scores"]]
+    print_rows(f"Submission {scores['submission_id']}: {scores['status']}", headers, rows,
+               [_score_line(entry) for entry in scores["scores"]], out=out,
+               numeric=("ceiled", "raw", "ceiling", "error"), styles=STATUS_STYLES)
     for entry in scores["scores"]:
-        colour = {"succeeded": "green", "failed": "red"}.get(entry["status"], "yellow")
-        table.add_row(entry["model"], f"{entry['benchmark']} v{entry['benchmark_version']}",
-                      f"[{colour}]{entry['status']}[/{colour}]", _number(entry["ceiled"]), _number(entry["raw"]),
-                      _number(entry["ceiling"]), _number(entry["error"]), entry["layer"] or "—",
-                      entry["message"] or "")
-    return table
-
-
-def _print_aggregate(scores: dict) -> None:
+        if entry["message"]:
+            out.print(Text(f"{entry['model']} on {entry['benchmark']}: {entry['message']}"), soft_wrap=True)
     for model, nodes in scores.get("aggregate", {}).items():
         parts = [f"{name} {nodes[name]:.4f}" for name in AGGREGATE_ORDER if name in nodes]
-        console.print(f"[bold]{model}[/bold]: " + (", ".join(parts) or "no leaderboard score"), highlight=False)
+        out.print(Text(f"{model}: " + (", ".join(parts) or "no leaderboard score")), soft_wrap=True)
 
 
-def _wait_with_progress(client: Client, submission_id: str, poll_seconds: float, timeout: float | None) -> dict:
+class StateLines:
+    """For logs: one line per state change of a submission and of each of its jobs, with the time since start.
+
+    >>> lines = []
+    >>> follow = StateLines(say=lines.append, clock=iter([0, 0, 5, 65]).__next__)
+    >>> job = {"model": "m", "benchmark": "B.IT", "status": "queued", "attempts": 0, "ceiled": None, "layer": None,
+    ...        "message": None}
+    >>> follow({"submission_id": "s1", "status": "queued", "scores": [job]})
+    >>> follow({"submission_id": "s1", "status": "queued", "scores": [job]})
+    >>> follow({"submission_id": "s1", "status": "running", "scores": [{**job, "status": "running", "attempts": 1}]})
+    >>> follow({"submission_id": "s1", "status": "completed", "scores": [{**job, "status": "succeeded",
+    ...                                                                   "ceiled": 0.5, "layer": "relu2"}]})
+    >>> for line in lines: print(line)
+    [00:00] submission s1: queued (0/1 jobs ended)
+    [00:00]   m on B.IT: queued
+    [00:05] submission s1: running (0/1 jobs ended)
+    [00:05]   m on B.IT: running
+    [01:05]   m on B.IT: succeeded, ceiled 0.5000, layer relu2
+    [01:05] submission s1: completed (1/1 jobs ended)
+    """
+
+    def __init__(self, say=_say, clock=time.monotonic):
+        self.say, self.clock = say, clock
+        self.start: float | None = None
+        self.seen: dict[tuple, str] = {}
+
+    def _job_line(self, entry: dict) -> str:
+        state = entry["status"]
+        if state == "succeeded":
+            state += f", ceiled {_number(entry['ceiled'])}, layer {entry['layer'] or '—'}"
+        elif state in ("failed", "cancelled") and entry.get("message"):
+            first = entry["message"].strip().splitlines()[-1] if entry["message"].strip() else ""
+            state += f": {first[:200]}"
+        elif state in ("queued", "running") and entry.get("attempts", 0) > 1:
+            state += f" (attempt {entry['attempts']})"
+        return f"  {entry['model']} on {entry['benchmark']}: {state}"
+
+    def __call__(self, scores: dict) -> None:
+        now = self.clock()
+        self.start = now if self.start is None else self.start
+        elapsed = int(now - self.start)
+        stamp = f"[{elapsed // 60:02d}:{elapsed % 60:02d}]"
+        submission = scores["submission_id"]
+        lines = []
+        for entry in scores["scores"]:
+            key = (submission, entry["model"], entry["benchmark"])
+            if self.seen.get(key) != entry["status"]:
+                self.seen[key] = entry["status"]
+                lines.append(self._job_line(entry))
+        if self.seen.get((submission,)) != scores["status"]:
+            self.seen[(submission,)] = scores["status"]
+            ended = sum(entry["status"] in ENDED_JOB_STATES for entry in scores["scores"])
+            line = f"submission {submission}: {scores['status']} ({ended}/{len(scores['scores'])} jobs ended)"
+            # The submission's new state first, unless it has ended: then after the jobs that ended it.
+            lines = lines + [line] if scores["status"] in ENDED else [line] + lines
+        for line in lines:
+            self.say(f"{stamp} {line}")
+
+
+ENDED_JOB_STATES = ("succeeded", "failed", "cancelled")
+
+
+def _poll(client: Client, submission_ids: list[str], poll_seconds: float, timeout: float | None,
+          on_update) -> dict[str, dict]:
+    """Poll every submission not yet ended, each round, until all have; returns their last scores."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    ended: dict[str, dict] = {}
+    while True:
+        for submission_id in submission_ids:
+            if submission_id not in ended:
+                scores = _call(client.scores, submission_id)
+                on_update(scores)
+                if scores["status"] in ENDED:
+                    ended[submission_id] = scores
+        if len(ended) == len(submission_ids):
+            return {submission_id: ended[submission_id] for submission_id in submission_ids}
+        if deadline is not None and time.monotonic() > deadline:
+            waiting = [submission_id for submission_id in submission_ids if submission_id not in ended]
+            raise TimeoutError(f"submission {', '.join(waiting)} has not ended after {timeout}s")
+        time.sleep(poll_seconds)
+
+
+def _follow(client: Client, submission_ids: list[str], poll_seconds: float, timeout: float | None) -> dict[str, dict]:
+    """Poll the submissions until they have ended: a progress bar on a terminal, else a line per state change."""
+    if not sys.stdout.isatty():
+        return _poll(client, submission_ids, poll_seconds, timeout, StateLines())
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=errors, transient=True) as progress:
-        task = progress.add_task("scoring", total=None)
+        tasks = {submission_id: progress.add_task(f"{submission_id}: scoring", total=None)
+                 for submission_id in submission_ids}
 
         def update(scores: dict) -> None:
-            ended = sum(entry["status"] in ("succeeded", "failed", "cancelled") for entry in scores["scores"])
-            progress.update(task, total=len(scores["scores"]), completed=ended,
-                            description=f"scoring ({scores['status']})")
+            ended = sum(entry["status"] in ENDED_JOB_STATES for entry in scores["scores"])
+            progress.update(tasks[scores["submission_id"]], total=len(scores["scores"]), completed=ended,
+                            description=f"{scores['submission_id']}: {scores['status']}")
 
-        return _call(client.wait, submission_id, poll_seconds=poll_seconds, timeout=timeout, on_update=update)
+        return _poll(client, submission_ids, poll_seconds, timeout, update)
 
 
 @app.command()
 def check(path: Annotated[Path, typer.Argument(help="The submission folder or zip.")]) -> None:
-    """The local "ready to submit" run: load every model and put it through the submission checks."""
+    """The local "ready to submit" run: load every model and put it through the submission checks.
+
+    Each step is said on stderr as it starts; the verdict is on stdout.
+    """
+    started = time.monotonic()
+
+    def log(text: str) -> None:
+        _say(f"[{time.monotonic() - started:5.1f}s] {text}")
+
+    log(f"checking {path} (loading PyTorch first)")
     from cortexscore.models.check import check_submission
 
-    problems = check_submission(path)
+    problems = check_submission(path, log=log)
     for problem in problems:
-        errors.print(f"[red]problem:[/red] {problem}", highlight=False)
+        errors.print(Text.assemble(("problem:", "red"), f" {problem}"), soft_wrap=True)
     if problems:
         raise typer.Exit(EXIT_FAILED)
 
@@ -120,20 +275,19 @@ def submit(
     """Upload a submission; with --wait, follow it and exit 0 if it completed, 1 if it failed."""
     with Client(url, token) as client:
         created = _call(client.submit, path, benchmarks=benchmarks, public=public, callback_url=callback_url)
-        errors.print(f"submitted [bold]{created['id']}[/bold]: models {', '.join(created['models'])} on "
-                     f"{', '.join(created['benchmarks'])}", highlight=False)
+        errors.print(Text.assemble("submitted ", (created["id"], "bold"), f": models {', '.join(created['models'])} "
+                                   f"on {', '.join(created['benchmarks'])}"), soft_wrap=True)
         if not wait:
             console.print(created["id"])
             return
         try:
-            scores = _wait_with_progress(client, created["id"], poll_seconds, timeout)
+            scores = _follow(client, [created["id"]], poll_seconds, timeout)[created["id"]]
         except TimeoutError as error:
             raise _fail(str(error), EXIT_FAILED) from None
     if json_output:
         print(json.dumps(scores, indent=2))
     else:
-        console.print(score_table(scores))
-        _print_aggregate(scores)
+        print_scores(scores)
     raise typer.Exit(EXIT_COMPLETED if scores["status"] == "completed" else EXIT_FAILED)
 
 
@@ -142,12 +296,11 @@ def status(submission_id: str, url: UrlOption = DEFAULT_URL, token: TokenOption 
     """A submission's status and its jobs."""
     with Client(url, token) as client:
         body = _call(client.submission, submission_id)
-    table = Table(title=f"Submission {body['id']}: {body['status']} (created {body['created_at']})")
-    for name in ("model", "benchmark", "status", "attempts"):
-        table.add_column(name)
-    for job in body["jobs"]:
-        table.add_row(job["model"], job["benchmark"], job["status"], str(job["attempts"]))
-    console.print(table)
+    print_rows(f"Submission {body['id']}: {body['status']} (created {body['created_at']})",
+               ["model", "benchmark", "status", "attempts"],
+               [[job["model"], job["benchmark"], job["status"], str(job["attempts"])] for job in body["jobs"]],
+               [f"{job['model']} on {job['benchmark']}: {job['status']}, attempts {job['attempts']}"
+                for job in body["jobs"]], numeric=("attempts",), styles=STATUS_STYLES)
 
 
 @app.command()
@@ -159,8 +312,7 @@ def scores(submission_id: str, url: UrlOption = DEFAULT_URL, token: TokenOption 
     if json_output:
         print(json.dumps(body, indent=2))
         return
-    console.print(score_table(body))
-    _print_aggregate(body)
+    print_scores(body)
 
 
 @app.command()
@@ -192,8 +344,9 @@ def token_create(
             created = _call(client.sign_up, user, name)
         else:
             raise _fail("give --user NAME to sign up, or --token (or CORTEXSCORE_TOKEN) to add a token to your account")
-    errors.print(f"token {created['id']} for user [bold]{created['user']['name']}[/bold]; store it now, "
-                 "it is never shown again (use it as CORTEXSCORE_TOKEN):", highlight=False)
+    errors.print(Text.assemble(f"token {created['id']} for user ", (created["user"]["name"], "bold"),
+                               "; store it now, it is never shown again (use it as CORTEXSCORE_TOKEN):"),
+                 soft_wrap=True)
     print(created["token"])
 
 
@@ -202,13 +355,12 @@ def token_list(url: UrlOption = DEFAULT_URL, token: TokenOption = None) -> None:
     """Your tokens (never their secrets)."""
     with Client(url, token) as client:
         rows = _call(client.tokens)
-    table = Table()
-    for column in ("id", "name", "prefix", "created_at", "last_used_at", "revoked_at"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(row[column] or "") for column in ("id", "name", "prefix", "created_at", "last_used_at",
-                                                              "revoked_at")))
-    console.print(table)
+    columns = ("id", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    print_rows(f"{len(rows)} token{'s' if len(rows) != 1 else ''}", list(columns),
+               [[str(row[column] or "") for column in columns] for row in rows],
+               [f"token {row['id']} {row['name']!r} {row['prefix']}: created {row['created_at']}, last used "
+                f"{row['last_used_at'] or 'never'}" + (f", revoked {row['revoked_at']}" if row["revoked_at"] else "")
+                for row in rows])
 
 
 @token_app.command("revoke")
@@ -217,6 +369,130 @@ def token_revoke(token_id: int, url: UrlOption = DEFAULT_URL, token: TokenOption
     with Client(url, token) as client:
         row = _call(client.revoke_token, token_id)
     console.print(f"token {row['id']} revoked at {row['revoked_at']}")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference submission of examples/ that ``seed-leaderboard`` puts on the leaderboard."""
+    name: str
+    folder: str  # relative to examples/
+    about: str
+
+
+REFERENCE_SUBMISSIONS = (
+    Reference("pixels", "pixels_submission/pixels", "the pixels baseline"),
+    Reference("efficientnet_lite0", "efficientnet_lite0_submission/efficientnet_lite0",
+              "EfficientNet-Lite0, trained and untrained"),
+    Reference("mobilenet_v1", "mobilenet_submission/mobilenet_v1", "MobileNetV1, trained and untrained"),
+)
+MOBILENET_WEIGHTS = "mobilenet_v1_1.0_224.pt"
+
+
+def default_examples_dir() -> Path:
+    """The repository's examples/ (the package is installed from the repository, editable)."""
+    return Path(__file__).resolve().parents[2] / "examples"
+
+
+def prepare_reference(reference: Reference, examples: Path, workdir: Path) -> Path:
+    """The folder to upload for ``reference``; raises FileNotFoundError naming what is missing.
+
+    MobileNetV1's trained weights are not in the repository: the folder is used as is when it holds them,
+    else a copy gets them from $MOBILENET_V1_WEIGHTS or by converting ../shared/models' TensorFlow graph.
+    EfficientNet-Lite0's weights come from the package installed on the scorers.
+    """
+    folder = examples / reference.folder
+    if not (folder / "models" / "base_models.py").is_file():
+        raise FileNotFoundError(f"{folder} is not a submission folder")
+    if reference.name != "mobilenet_v1" or (folder / "models" / MOBILENET_WEIGHTS).is_file():
+        return folder
+    copy = workdir / reference.name / folder.name
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    given = os.environ.get("MOBILENET_V1_WEIGHTS")
+    graph = examples.parents[1] / "shared" / "models" / "mobilenet_v1_1.0_224_imagenet.pb"
+    if given and Path(given).is_file():
+        shutil.copyfile(given, copy / "models" / MOBILENET_WEIGHTS)
+    elif graph.is_file():
+        converter = examples.parent / "tools" / "mobilenet" / "convert.py"
+        subprocess.run([sys.executable, str(converter), str(graph), str(copy / "models" / MOBILENET_WEIGHTS)],
+                       check=True, capture_output=True)
+    else:
+        raise FileNotFoundError(f"MobileNetV1's trained weights are missing: neither {folder / 'models' / MOBILENET_WEIGHTS}"
+                                f", $MOBILENET_V1_WEIGHTS nor the TensorFlow graph {graph} (see examples/README.md)")
+    return copy
+
+
+SEED_HELP = ("Submit every reference submission of examples/ publicly, so that the leaderboard starts with them."
+             "\n\nEach goes through the normal REST API (POST /submissions with public=true) with the token given, "
+             "meant for the platform's `reference` account, and is followed until it ends. Exit 0 when every "
+             "submission completed; 1 when one failed or a reference was skipped (MobileNetV1 without its weights); "
+             "2 on a connection error; 3 when the platform refused an upload.")
+
+
+@app.command("seed-leaderboard", help=SEED_HELP)
+def seed_leaderboard(
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    only: Annotated[Optional[str], typer.Option(help="Comma-separated names of the reference submissions to send: "
+                                                     + ", ".join(r.name for r in REFERENCE_SUBMISSIONS)
+                                                     + "; default: all.")] = None,
+    benchmarks: Annotated[Optional[str], typer.Option(help="Comma-separated benchmark identifiers; "
+                                                           "default: the leaderboard suite.")] = None,
+    examples: Annotated[Optional[Path], typer.Option(help="The examples/ folder; default: the repository's.")]
+    = None,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the submissions until they end.")] = True,
+    poll_seconds: Annotated[float, typer.Option(help="Seconds between polls.")] = 5.0,
+    timeout: Annotated[Optional[float], typer.Option(help="Give up waiting after this many seconds.")] = None,
+) -> None:
+    examples = examples or default_examples_dir()
+    chosen = list(REFERENCE_SUBMISSIONS)
+    if only:
+        names = [name.strip() for name in only.split(",") if name.strip()]
+        unknown = sorted(set(names) - {reference.name for reference in REFERENCE_SUBMISSIONS})
+        if unknown:
+            raise _fail(f"no reference submission named {', '.join(unknown)}; the names are "
+                        + ", ".join(reference.name for reference in REFERENCE_SUBMISSIONS))
+        chosen = [reference for reference in chosen if reference.name in names]
+    submitted: dict[str, Reference] = {}
+    skipped, refused = [], []
+    with Client(url, token) as client, tempfile.TemporaryDirectory(prefix="cortexscore-seed-") as workdir:
+        for reference in chosen:
+            try:
+                folder = prepare_reference(reference, examples, Path(workdir))
+            except (FileNotFoundError, OSError) as error:
+                _say(f"skipped {reference.name}: {error}")
+                skipped.append(reference.name)
+                continue
+            try:
+                created = client.submit(folder, benchmarks=benchmarks, public=True)
+            except PlatformUnreachable as error:
+                raise _fail(str(error)) from None
+            except ApiError as error:
+                _say(f"refused {reference.name} (HTTP {error.status_code}): {error.message}")
+                refused.append(reference.name)
+                continue
+            submitted[created["id"]] = reference
+            _say(f"submitted {reference.name} ({reference.about}) as {created['id']}: models "
+                 f"{', '.join(created['models'])} on {', '.join(created['benchmarks'])}")
+        if not wait or not submitted:
+            for submission_id in submitted:
+                console.print(submission_id)
+            results = {}
+        else:
+            try:
+                results = _follow(client, list(submitted), poll_seconds, timeout)
+            except TimeoutError as error:
+                raise _fail(str(error), EXIT_FAILED) from None
+    for submission_id, scores in results.items():
+        print_scores(scores)
+    completed = sum(scores["status"] == "completed" for scores in results.values())
+    summary = [f"{len(submitted)} submitted"] + ([f"{completed} completed"] if wait else []) + \
+        ([f"{len(skipped)} skipped ({', '.join(skipped)})"] if skipped else []) + \
+        ([f"{len(refused)} refused ({', '.join(refused)})"] if refused else [])
+    _say(f"reference submissions: {', '.join(summary)}")
+    if refused:
+        raise typer.Exit(EXIT_REFUSED)
+    if skipped or (wait and completed < len(submitted)):
+        raise typer.Exit(EXIT_FAILED)
 
 
 @dataclass
@@ -367,16 +643,24 @@ def score(
 @app.command()
 def ingest(
     mirror: Annotated[Optional[Path], typer.Option(help="A local mirror of the public datasets.")] = None,
-    store_url: Annotated[Optional[str], typer.Option(
-        envvar="CORTEXSCORE_STORE_URL", help="The object store to load into: a path or s3://host:port/bucket; "
-                                             "default: the local store's ($STORE_VAR_DIR or var)/store.")] = None,
+    object_store: Annotated[Optional[str], typer.Option(
+        envvar="CORTEXSCORE_OBJECT_STORE", help="The object store to load into: a path or s3://host:port/bucket; "
+                                                "default: $STORE_OBJECT_STORE, else ($STORE_VAR_DIR or var)/store.")]
+    = None,
 ) -> None:
-    """Load the pinned public datasets into the benchmark store, verifying every file's checksum."""
+    """Load the pinned public datasets into the benchmark store, verifying every file's checksum.
+
+    It writes to the store's object store directly. (CORTEXSCORE_STORE_URL, the benchmark store *service* that
+    ``score`` reads from, plays no part here.)
+    """
+    if object_store and object_store.startswith(("http://", "https://")):
+        raise _fail(f"--object-store takes a path or s3://host:port/bucket, not the store service's URL "
+                    f"{object_store}")
     try:
         from cortexscore.ingest import run_ingest_command
     except ImportError as error:
         raise _fail(f"this version of cortexscore cannot ingest datasets ({error})") from None
-    result = run_ingest_command(mirror, store_url)
+    result = run_ingest_command(mirror, object_store)
     if isinstance(result, int) and result:
         raise typer.Exit(result)
 

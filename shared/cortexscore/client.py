@@ -42,11 +42,31 @@ class ApiError(Exception):
 
     @property
     def message(self) -> str:
+        """The answer's message, and each listed problem that the message does not already say.
+
+        >>> detail = {"code": "missing_file", "message": "The submission zip has 2 problems: a is missing; b is "
+        ...           "missing", "problems": [{"message": "a is missing"}, {"message": "b is missing"}]}
+        >>> ApiError(422, detail).message
+        'The submission zip has 2 problems: a is missing; b is missing'
+        >>> ApiError(422, {"message": "2 problems", "problems": [{"message": "a"}, {"message": "b"}]}).message
+        '2 problems; a; b'
+        """
         if isinstance(self.detail, dict):
-            problems = [problem.get("message", "") for problem in self.detail.get("problems", [])]
-            extra = [text for text in problems if text and text != self.detail.get("message")]
-            return "; ".join([str(self.detail.get("message", self.detail)), *extra])
+            summary = str(self.detail.get("message", self.detail))
+            problems = [problem.get("message", "") for problem in self.detail.get("problems", [])
+                        if isinstance(problem, dict)]
+            extra = [text for text in dict.fromkeys(problems) if text and not _says(summary, text)]
+            return "; ".join([summary, *extra])
+        if isinstance(self.detail, list):  # FastAPI's own validation errors
+            return "; ".join(f"{'.'.join(map(str, item.get('loc', [])))}: {item.get('msg', item)}"
+                             if isinstance(item, dict) else str(item) for item in self.detail)
         return str(self.detail)
+
+
+def _says(summary: str, text: str) -> bool:
+    """Whether ``summary`` already holds ``text`` as one of its listed parts (``...: a; b``)."""
+    return summary == text or summary.endswith((f": {text}", f"; {text}")) or f": {text}; " in summary \
+        or f"; {text}; " in summary
 
 
 class PlatformUnreachable(Exception):

@@ -153,6 +153,13 @@ def _check_layout(archive: zipfile.ZipFile, names: list[str], report: LayoutRepo
         return
     root = report.root = roots[0]
     inside = {name[len(root) + 1:] for name in names}
+    nested = _nested_submission(inside)
+    if nested is not None:
+        report.problems.append(Problem(
+            "nested_folder", f"the submission folder is {root}/{nested}/, one folder level too deep: the zip's root "
+            f"folder {root}/ must hold models/ itself. Zip the folder {nested}/ instead (e.g. `cd {root} && zip -r "
+            f"{nested}.zip {nested}/`), or submit {root}/{nested} with `cortexscore submit`", f"{root}/{nested}/"))
+        return
     plugin_models = sorted({n.split("/")[1] for n in inside if n.startswith("models/") and n.count("/") == 2
                             and n.endswith("/__init__.py")})
     if "models/base_models.py" not in inside and "setup.py" not in inside and plugin_models:
@@ -173,6 +180,22 @@ def _check_layout(archive: zipfile.ZipFile, names: list[str], report: LayoutRepo
                                            f"{root}/{required}"))
     if "models/base_models.py" in inside:
         _check_base_models(archive, f"{root}/models/base_models.py", report)
+
+
+def _nested_submission(inside: set[str]) -> str | None:
+    """The one subfolder that holds a submission, when the root folder itself holds none (zipped a level too high).
+
+    >>> _nested_submission({"my_submission/setup.py", "my_submission/models/base_models.py"})
+    'my_submission'
+    >>> _nested_submission({"models/base_models.py", "setup.py"}) is None
+    True
+    """
+    if any(name.startswith("models/") for name in inside):
+        return None
+    candidates = {name.split("/", 1)[0] for name in inside
+                  if name.count("/") >= 2 and name.split("/", 1)[1].startswith("models/")
+                  and (name.endswith("/models/base_models.py") or name.endswith("/__init__.py"))}
+    return candidates.pop() if len(candidates) == 1 else None
 
 
 def _read_source(archive: zipfile.ZipFile, name: str, report: LayoutReport) -> str | None:

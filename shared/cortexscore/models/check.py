@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,10 @@ SUCCESS_MESSAGE = "Test successful, you are ready to submit!"
 CHECK_IMAGES = 6
 CHECK_STIMULUS_DEGREES = 4.0
 CHECK_REGION = "IT"
+
+
+def _quiet(text: str) -> None:
+    pass
 
 
 def make_check_images(out_dir: Path, n_images: int = CHECK_IMAGES, size: int = 64) -> pd.DataFrame:
@@ -48,8 +53,11 @@ def make_check_images(out_dir: Path, n_images: int = CHECK_IMAGES, size: int = 6
     return pd.DataFrame(rows)
 
 
-def check_brain_model(model, workdir: Path) -> list[str]:
-    """Run the submission checks on one brain model; return the problems found (empty when it passes)."""
+def check_brain_model(model, workdir: Path, log: Callable[[str], None] = _quiet) -> list[str]:
+    """Run the submission checks on one brain model; return the problems found (empty when it passes).
+
+    ``log`` is told each step as it starts.
+    """
     name = getattr(model, "identifier", None)
     problems = [] if isinstance(name, str) and name else [f"a model has no identifier (got {name!r}); set one"]
     name = name if problems == [] else "<unnamed>"
@@ -63,6 +71,7 @@ def check_brain_model(model, workdir: Path) -> list[str]:
     table["image_path"] = [str(path) for path in place_images(table["image_path"], workdir / "placed", degrees,
                                                               CHECK_STIMULUS_DEGREES)]
     for description, check in CHECKS:
+        log(f"model '{name}': {description}")
         try:
             problem = check(model, table)
         except ModelError as error:
@@ -137,10 +146,11 @@ def submission_root(path: Path, extract_dir: Path) -> Path:
     return folders[0]
 
 
-def check_submission(path: str | Path) -> list[str]:
+def check_submission(path: str | Path, log: Callable[[str], None] = _quiet) -> list[str]:
     """Check a submission folder or zip as ``cortexscore check`` does; return every problem found.
 
-    Prints ``Test successful, you are ready to submit!`` when there is none.
+    Prints ``Test successful, you are ready to submit!`` when there is none. ``log`` is told each step as it
+    starts (``cortexscore check`` prints them on stderr).
     """
     path = Path(path)
     if not path.exists():
@@ -148,24 +158,32 @@ def check_submission(path: str | Path) -> list[str]:
     if path.is_file():
         from cortexscore.submission_layout import check_submission_zip
 
+        log(f"checking the zip's safety and layout: {path}")
         report = check_submission_zip(path)
         if report.problems:
             return [problem.message for problem in report.problems]
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="cortexscore-check-") as workdir:
         try:
-            submission = load_submission(submission_root(path, Path(workdir) / "submission"))
+            root = submission_root(path, Path(workdir) / "submission")
+            log(f"importing the submission {root.name}")
+            submission = load_submission(root)
             identifiers = submission.model_identifiers()
         except ModelError as error:
             return [str(error)]
+        log(f"{len(identifiers)} model{'s' if len(identifiers) != 1 else ''}: {', '.join(identifiers)}")
         for index, identifier in enumerate(identifiers):
+            log(f"model '{identifier}': building it (get_model, get_layers, get_bibtex)")
             try:
                 model = submission.brain_model(identifier)
                 submission.bibtex(identifier)
             except ModelError as error:
                 problems.append(str(error))
                 continue
-            problems += check_brain_model(model, Path(workdir) / f"model_{index}")
+            found = check_brain_model(model, Path(workdir) / f"model_{index}", log)
+            log(f"model '{identifier}': " + (f"{len(found)} problem{'s' if len(found) != 1 else ''}" if found
+                                             else "passed"))
+            problems += found
     if not problems:
         print(SUCCESS_MESSAGE)
     return problems

@@ -14,11 +14,16 @@ def run_python(code: str, env_path: str = "") -> str:
     return completed.stdout.strip()
 
 
-def test_shims_are_not_top_level_packages_until_enabled():
+def test_shims_are_absent_or_the_stand_ins_until_enabled():
+    """Before enable(), ``model_tools`` is either not found or, where cortexscore-compat.pth is installed, the
+    stand-in at the end of sys.path: never anything else of ours."""
     output = run_python("""
-        import importlib.util
-        print(importlib.util.find_spec('model_tools') is None, importlib.util.find_spec('brainscore') is None)
+        import importlib.util, pathlib
         import cortexscore.compat
+        shims = cortexscore.compat.shim_path()
+        for name in ('model_tools', 'brainscore'):
+            spec = importlib.util.find_spec(name)
+            print(spec is None or shims in pathlib.Path(spec.origin).resolve().parents)
         cortexscore.compat.enable()
         from model_tools.check_submission import check_models
         from model_tools.activations.pytorch import PytorchWrapper, load_preprocess_images
@@ -28,7 +33,7 @@ def test_shims_are_not_top_level_packages_until_enabled():
         from cortexscore.models import model_registry as ours
         print(callable(check_models.check_base_models), model_registry is ours)
     """)
-    assert output.splitlines() == ["True True", "True True"]
+    assert output.splitlines() == ["True", "True", "True True"]
 
 
 def test_real_packages_earlier_on_the_path_win(tmp_path):

@@ -20,7 +20,10 @@ from model_tools.activations.pytorch import PytorchWrapper
 from model_tools.activations.pytorch import load_preprocess_images
 from model_tools.check_submission import check_models
 
-from .mobilenet_v1 import MobileNetV1
+try:
+    from .mobilenet_v1 import MobileNetV1
+except ImportError:  # run as a script, `python models/base_models.py`, as the tutorial's check step does
+    from mobilenet_v1 import MobileNetV1
 
 TRAINED = 'mobilenet_v1_1.0_224'
 WEIGHTS_FILE = Path(__file__).resolve().parent / 'mobilenet_v1_1.0_224.pt'
