@@ -37,7 +37,8 @@ from tests.zips import tutorial_files, write_zip  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "queue_throughput.json"
 BENCHMARK = "Synthetic2026.IT-pls"
-WORKER = {"Authorization": "Bearer embedded-worker-token"}
+WORKER_TOKEN = "queue-bench-worker-token-0123456789"
+WORKER = {"Authorization": f"Bearer {WORKER_TOKEN}"}
 SCORE = {"raw": 0.5, "error": 0.01, "ceiling": 0.8, "ceiling_error": 0.02, "ceiled": 0.3125,
          "convention": "r2_over_ceiling", "layer": "conv1", "region": "IT"}
 
@@ -152,7 +153,7 @@ def main() -> None:
     results = {"setup": {"cpus": os.cpu_count(), "database": "PostgreSQL (throwaway)", **vars(args)}}
     with tempfile.TemporaryDirectory() as tmp, ThrowawayPostgres() as postgres:
         tmp = Path(tmp)
-        platform = start_platform(tmp / "protocol", scorers=0, STORE_INGEST="false",
+        platform = start_platform(tmp / "protocol", scorers=0, STORE_INGEST="false", API_WORKER_TOKEN=WORKER_TOKEN,
                                   API_DATABASE_URL=create_database(postgres.url, "protocol"))
         try:
             results["protocol"] = {str(n): run_protocol(platform, tmp, args.jobs, n, args.model_seconds)

@@ -15,6 +15,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from processes import Supervisor  # noqa: E402
 
+from cortexscore.signing import load_or_create_key  # noqa: E402
+
+
+WORKER_TOKEN_SETTINGS = ("API_WORKER_TOKEN", "STORE_WORKER_TOKEN", "SCORER_WORKER_TOKEN")
+
+
+def embedded_worker_token(var: Path) -> str:
+    """The embedded default's worker token: random, made at first start, kept in ``var/worker-token`` (0600)."""
+    return load_or_create_key(var / "worker-token").hex()
+
 
 def start_services(supervisor: Supervisor, var: Path, *, port: int, store_port: int, scorers: int,
                    store_env: dict | None = None, api_env: dict | None = None,
@@ -50,7 +60,10 @@ def main() -> None:
     var = Path(args.var_dir).resolve()
     var.mkdir(parents=True, exist_ok=True)
     # Plain lines read better in a terminal than JSON; deploy/ keeps JSON for log collectors.
-    supervisor = Supervisor({"CORTEXSCORE_LOG_FORMAT": os.environ.get("CORTEXSCORE_LOG_FORMAT", "text")})
+    # One token for the three services, unless the environment sets theirs (the tests do).
+    token = embedded_worker_token(var)
+    tokens = {name: os.environ.get(name) or token for name in WORKER_TOKEN_SETTINGS}
+    supervisor = Supervisor({"CORTEXSCORE_LOG_FORMAT": os.environ.get("CORTEXSCORE_LOG_FORMAT", "text"), **tokens})
     try:
         api_url = start_services(supervisor, var, port=args.port, store_port=args.store_port, scorers=args.scorers)
         print(f"[platform] ready: submit with  curl -F file=@model.zip {api_url}/submissions", flush=True)

@@ -53,6 +53,11 @@ class Platform:
     def store_url(self) -> str:
         return f"http://127.0.0.1:{self.store_port}"
 
+    @property
+    def worker_token(self) -> str:
+        """The token scorers present: the environment's, or the one `make run` generated under var/."""
+        return self.env.get("API_WORKER_TOKEN") or (self.var / "worker-token").read_bytes().hex()
+
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60)
 

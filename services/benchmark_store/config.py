@@ -1,15 +1,19 @@
 """Settings of the benchmark store, from the environment (prefix ``STORE_``)."""
 from functools import lru_cache
+from typing import Annotated
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cortexscore.placeholders import real_secret
+
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
 class StoreSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="STORE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="STORE_", env_file=".env", extra="ignore",
+                                      hide_input_in_errors=True)  # never echo a secret into a log
 
     host: str = "127.0.0.1"
     port: int = 8001
@@ -17,9 +21,9 @@ class StoreSettings(BaseSettings):
     # A filesystem path, or s3://host:port/bucket for S3/MinIO.
     object_store: str = ""
     s3_access_key: str = ""
-    s3_secret_key: SecretStr = SecretStr("")
-    # Scorers present this token to read private assemblies.
-    worker_token: SecretStr = SecretStr("embedded-worker-token")
+    s3_secret_key: Annotated[SecretStr, real_secret("STORE_S3_SECRET_KEY", required=False)] = SecretStr("")
+    # Scorers present this token to read private assemblies; `make run` generates one under var/.
+    worker_token: Annotated[SecretStr, real_secret("STORE_WORKER_TOKEN")] = Field(SecretStr(""), validate_default=True)
     generate_synthetic: bool = True
     # The local mirror of the pinned public datasets (see cortexscore.ingest); relative paths are taken
     # from the repository root. Every dataset found there is ingested at start-up.

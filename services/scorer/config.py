@@ -3,18 +3,23 @@ import os
 import tempfile
 import socket
 from functools import lru_cache
+from typing import Annotated
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cortexscore.placeholders import real_secret
+
 
 class ScorerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SCORER_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SCORER_", env_file=".env", extra="ignore",
+                                      hide_input_in_errors=True)  # never echo a secret into a log
 
     api_url: str = "http://127.0.0.1:8000"
     store_url: str = "http://127.0.0.1:8001"
-    worker_token: SecretStr = SecretStr("embedded-worker-token")
+    # `make run` generates one under var/ and passes it to every service.
+    worker_token: Annotated[SecretStr, real_secret("SCORER_WORKER_TOKEN")] = Field(SecretStr(""), validate_default=True)
     worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     cache_dir: Path = Path("var/scorer-cache")
     poll_seconds: float = 2.0

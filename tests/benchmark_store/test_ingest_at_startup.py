@@ -12,6 +12,8 @@ from benchmark_store.main import create_app
 from cortexscore.ingest import DEFAULT_MIRROR
 from cortexscore.ingest.manifest import COGGAN
 
+TOKEN = "ingest-test-worker-token-0123456789"
+
 
 def _served(client: TestClient, count: int, timeout: float = 60) -> list[dict]:
     deadline = time.monotonic() + timeout
@@ -28,7 +30,8 @@ def test_the_store_ingests_what_the_mirror_has_and_names_what_it_lacks(tmp_path,
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     (mirror / COGGAN.folder).symlink_to(DEFAULT_MIRROR / COGGAN.folder)
-    settings = StoreSettings(var_dir=tmp_path / "var", mirror_dir=mirror, generate_synthetic=False)
+    settings = StoreSettings(var_dir=tmp_path / "var", mirror_dir=mirror, generate_synthetic=False,
+                             worker_token=TOKEN)
     with caplog.at_level(logging.INFO, logger="benchmark_store"), TestClient(create_app(settings)) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
         specs = _served(client, 4)
@@ -43,4 +46,4 @@ def test_the_store_ingests_what_the_mirror_has_and_names_what_it_lacks(tmp_path,
 
 
 def test_a_relative_mirror_is_taken_from_the_repository_root():
-    assert StoreSettings(mirror_dir="../shared/data").mirror_dir == DEFAULT_MIRROR.resolve()
+    assert StoreSettings(mirror_dir="../shared/data", worker_token=TOKEN).mirror_dir == DEFAULT_MIRROR.resolve()

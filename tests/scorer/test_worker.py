@@ -48,6 +48,7 @@ def test_a_job_cancelled_while_its_failure_is_reported_leaves_the_worker_running
             created = client.post("/submissions", files={"file": handle},
                                   data={"benchmarks": "Synthetic2026.IT-pls"}).json()
         worker = Worker(ScorerSettings(api_url=platform.url, store_url=platform.store_url, worker_id="in-process",
+                                       worker_token=platform.worker_token,
                                        cache_dir=tmp_path / "cache", sandbox_hidden_paths=[platform.var],
                                        heartbeat_seconds=600))
         lease = worker.claim()

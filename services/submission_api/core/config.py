@@ -1,13 +1,17 @@
 """Settings of the submission API, from the environment (prefix ``API_``; ``PORT`` sets the port)."""
 from functools import lru_cache
+from typing import Annotated
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cortexscore.placeholders import real_secret
+
 
 class ApiSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="API_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="API_", env_file=".env", extra="ignore",
+                                      hide_input_in_errors=True)  # never echo a secret into a log
 
     host: str = "127.0.0.1"
     port: int = Field(8000, validation_alias=AliasChoices("PORT", "API_PORT"))
@@ -16,14 +20,15 @@ class ApiSettings(BaseSettings):
     # A filesystem path, or s3://host:port/bucket.
     object_store: str = ""
     s3_access_key: str = ""
-    s3_secret_key: SecretStr = SecretStr("")
+    s3_secret_key: Annotated[SecretStr, real_secret("API_S3_SECRET_KEY", required=False)] = SecretStr("")
     store_url: str = "http://127.0.0.1:8001"
-    worker_token: SecretStr = SecretStr("embedded-worker-token")
+    # Scorers present it to claim jobs; `make run` generates one under var/ and passes it to every service.
+    worker_token: Annotated[SecretStr, real_secret("API_WORKER_TOKEN")] = Field(SecretStr(""), validate_default=True)
     # Anonymous uploads and self-service sign-up: on in the embedded default, off in deploy/.
     allow_anonymous: bool = True
     allow_signup: bool = True
     # An admin account is created (or its token re-keyed) at start-up when this is set.
-    admin_token: SecretStr = SecretStr("")
+    admin_token: Annotated[SecretStr, real_secret("API_ADMIN_TOKEN", required=False)] = SecretStr("")
     quota_uploads_per_day: int = 50
     quota_concurrent_jobs: int = 200
     webhook_timeout_seconds: float = 10.0

@@ -19,14 +19,16 @@ from submission_api.core.models import Job, Submission
 from submission_api.submissions.service import new_submission_id
 from tests.conftest import free_port
 
-WORKER = {"Authorization": "Bearer embedded-worker-token"}
+WORKER_TOKEN = "metrics-test-worker-token-0123456789"
+WORKER = {"Authorization": f"Bearer {WORKER_TOKEN}"}
 SCORE = {"raw": 0.5, "error": 0.01, "ceiling": 0.8, "ceiling_error": 0.02, "ceiled": 0.3125,
          "convention": "r2_over_ceiling", "layer": "conv1", "region": "IT"}
 
 
 @pytest.fixture
 def api(tmp_path):
-    app = create_app(ApiSettings(var_dir=tmp_path, store_url="http://127.0.0.1:9", _env_file=None))
+    app = create_app(ApiSettings(var_dir=tmp_path, store_url="http://127.0.0.1:9", worker_token=WORKER_TOKEN,
+                                 _env_file=None))
     with app.state.sessionmaker() as session:
         submission = Submission(id=new_submission_id(), layout="tutorial", zip_key="k", zip_sha256="0" * 64,
                                 zip_size=1, models=["m"], benchmarks=["metrics.a", "metrics.b"])
