@@ -40,6 +40,8 @@ class ScorerSettings(BaseSettings):
     max_bibtex_bytes: int = 64 << 10
     max_activations_bytes: int = 16 << 30
     max_layer_features: int = 4_000_000
+    # Let the sandboxed model use the host's NVIDIA GPUs (/dev/nvidia*), where there are any.
+    expose_gpus: bool = True
     # Working dirs of sandboxed children; must lie outside every private path.
     sandbox_dir: Path = Path(tempfile.gettempdir()) / "cortexscore-sandbox"
     # Never visible to the child (the sandbox shows it only the runtime): checked against what it does show.

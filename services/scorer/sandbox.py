@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import glob
 import json
 import os
 import resource
@@ -359,6 +360,11 @@ def _bwrap_command(work_dir: Path, stimuli_dir: Path, settings: ScorerSettings, 
                 "--proc", "/proc", "--tmpfs", "/dev"]
     for device in ("null", "zero", "random", "urandom"):
         command += ["--dev-bind", f"/dev/{device}", f"/dev/{device}"]
+    if settings.expose_gpus:
+        # A CUDA scorer's GPUs (driver libraries come with /usr); nothing else of the host's /dev.
+        for device in sorted(glob.glob("/dev/nvidia*")):
+            if stat.S_ISCHR(os.stat(device).st_mode):
+                command += ["--dev-bind", device, device]
     command += ["--symlink", "/proc/self/fd", "/dev/fd",
                 "--size", str(settings.shm_bytes), "--tmpfs", "/dev/shm",
                 "--bind", str(work_dir), JOB_ROOT, "--ro-bind", str(stimuli_dir), f"{JOB_ROOT}/{STIMULI}",

@@ -78,3 +78,21 @@ def test_scorers_may_reach_only_the_api_the_store_and_dns():
     assert targets == [({"app.kubernetes.io/name": "submission-api"}, [8000]),
                        ({"app.kubernetes.io/name": "benchmark-store"}, [8001]),
                        ({"k8s-app": "kube-dns"}, [53, 53])]
+
+
+def test_the_scorer_sandbox_needs_no_privileged_container_and_no_unconfined_seccomp(tmp_path):
+    """bubblewrap builds the sandbox unprivileged: no deployment may give the scorer SYS_ADMIN or drop seccomp."""
+    [scorer] = [d for _, d in manifests() if d["kind"] == "Deployment" and d["metadata"]["name"] == "scorer"]
+    pod = scorer["spec"]["template"]["spec"]
+    assert pod["hostUsers"] is False
+    assert pod["securityContext"]["seccompProfile"]["type"] == "Localhost"
+    context = pod["containers"][0]["securityContext"]
+    assert context.get("privileged") is False and "add" not in context.get("capabilities", {})
+    assert (DEPLOY / "seccomp" / pod["securityContext"]["seccompProfile"]["localhostProfile"].split("/")[-1]).exists()
+    result = compose_config(str(DEPLOY / ".env.example"))
+    for name in ("scorer", "scorer-gpu"):
+        service = yaml.safe_load(result.stdout)["services"][name]
+        assert not service.get("privileged") and "SYS_ADMIN" not in service.get("cap_add", [])
+        assert not any("unconfined" in option and option.startswith("seccomp")
+                       for option in service.get("security_opt", [])), service["security_opt"]
+    assert (DEPLOY / "k8s" / "runtimeclass-gvisor.yaml").exists()
