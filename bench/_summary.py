@@ -51,7 +51,14 @@ def _pls_batched(r: dict) -> list[tuple[str, str, str]]:
             for name, case in r["cases"].items()]
 
 
-FORMATTERS = {"api_latency": _api_latency, "upload": _upload, "queue_throughput": _queue,
+def _sandbox_startup(r: dict) -> list[tuple[str, str, str]]:
+    medians = r["median_seconds"]
+    return [("sandbox start-up, empty model from import to exit", f"{medians['bubblewrap']:.2f} s (bubblewrap)",
+             f"{r['ratio_bubblewrap_over_previous']:.2f}x the previous unshare sandbox's {medians['previous']:.2f} s "
+             f"(medians of {r['repeats']})")]
+
+
+FORMATTERS = {"api_latency": _api_latency, "sandbox_startup": _sandbox_startup, "upload": _upload, "queue_throughput": _queue,
               "activations": _activations, "pls_batched": _pls_batched}
 
 
