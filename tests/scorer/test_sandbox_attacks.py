@@ -413,3 +413,57 @@ def test_two_jobs_at_once_cannot_see_each_others_files(tmp_path):
             f"the two jobs did not run at the same time: {windows}"
     finally:
         platform.stop()
+
+
+PROBE = '''
+import json, os
+status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
+print("PROBE " + json.dumps({
+    "uid": os.getuid(), "cap_eff": status["CapEff"].strip(), "no_new_privs": status["NoNewPrivs"].strip(),
+    "seccomp": status["Seccomp"].strip(), "root": sorted(os.listdir("/")), "dev": sorted(os.listdir("/dev")),
+    "writable": sorted(path for path in ("/", "/usr", "/job", "/job/stimuli", "/dev/shm", "/tmp", "/proc")
+                       if os.access(path, os.W_OK)),
+    "pids": sorted(int(pid) for pid in os.listdir("/proc") if pid.isdigit()),
+    "env": sorted(os.environ)}), flush=True)
+'''
+
+
+def test_the_child_runs_unprivileged_in_a_minimal_root(attack_platform, tmp_path):
+    platform = attack_platform
+    submission_id = submit(platform, model_zip(tmp_path, "probe", forward_hook=once(PROBE)))
+    assert platform.wait_for(submission_id)["status"] == "completed"
+    with platform.client() as client:
+        log = client.get(f"/submissions/{submission_id}/logs").json()["log"]
+    probe = __import__("json").loads(log.split("PROBE ", 1)[1].splitlines()[0])
+    assert probe["uid"] == 65534 and probe["cap_eff"] == "0000000000000000"
+    assert probe["no_new_privs"] == "1" and probe["seccomp"] == "2"
+    assert "sys" not in probe["root"] and "var" not in probe["root"]
+    assert set(probe["dev"]) <= {"null", "zero", "random", "urandom", "shm", "fd"}
+    assert set(probe["writable"]) <= {"/job", "/dev/shm", "/tmp"}, probe["writable"]
+    assert probe["pids"] == [1, 2], "the child sees only its own PID namespace"
+    assert not [name for name in probe["env"] if "TOKEN" in name or "SECRET" in name or name.startswith("API_")]
+
+
+def test_scorer_start_up_removes_what_dead_scorers_left(tmp_path):
+    from scorer.config import ScorerSettings
+    from scorer.sandbox import CGROUP_PREFIX, CGROUP_ROOT, remove_leftovers
+
+    dead = 2 ** 22 + 12345  # above pid_max's default: no live process has it
+    settings = ScorerSettings(worker_token=TOKEN, cache_dir=tmp_path / "cache", sandbox_dir=tmp_path / "sandbox",
+                              sandbox_hidden_paths=[tmp_path / "cache"])
+    leftover_job = settings.sandbox_dir / f"scorer{dead}" / "job7-abc"
+    leftover_job.mkdir(parents=True)
+    (leftover_job / "submission.zip").write_bytes(b"someone's model")
+    live = settings.sandbox_dir / f"scorer{os.getppid()}" / "job8-def"  # a live scorer's job stays
+    live.mkdir(parents=True)
+    cgroups = [CGROUP_ROOT / controller / f"{CGROUP_PREFIX}{dead}-job7" for controller in ("memory", "pids")]
+    made = []
+    for path in cgroups:
+        try:
+            path.mkdir()
+            made.append(path)
+        except OSError:
+            pass
+    removed = remove_leftovers(settings)
+    assert not leftover_job.parent.exists() and live.exists()
+    assert [path for path in made if path.exists()] == [] and {str(path) for path in made} <= set(removed)
