@@ -102,7 +102,9 @@ def start_platform(var: Path, scorers: int = 1, ingest: bool = False, **env) -> 
     var.mkdir(parents=True, exist_ok=True)
     platform = Platform(var=var, port=free_port(), store_port=free_port(),
                         env={**os.environ, "PYTHONUNBUFFERED": "1", "STORE_INGEST": "true" if ingest else "false",
-                             **env})
+                             # Tests never reach the public package index: a closed local port unless a test
+                             # starts its own index (tests/scorer/test_environments.py).
+                             "SCORER_PACKAGE_INDEX_URL": "http://127.0.0.1:9/simple", **env})
     platform.log_path = var / "platform.log"
     platform.process = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "run_platform.py"), "--port", str(platform.port),

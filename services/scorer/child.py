@@ -34,6 +34,8 @@ def run(request: dict) -> dict:
     from cortexscore.models.submission import load_submission
 
     out_dir = Path(request["out_dir"])
+    # The submission's own packages come after the platform's, which they never replace.
+    sys.path.extend(request.get("extra_paths", []))
     code_dir = out_dir / "code"
     with zipfile.ZipFile(request["zip_path"]) as archive:
         archive.extractall(code_dir)

@@ -40,6 +40,10 @@ class ScorerSettings(BaseSettings):
     max_bibtex_bytes: int = 64 << 10
     max_activations_bytes: int = 16 << 30
     max_layer_features: int = 4_000_000
+    # Where the requirements a submission declares beyond the platform come from (binary wheels only), and the
+    # most one submission's environment may take on disk.
+    package_index_url: str = "https://pypi.org/simple"
+    max_environment_bytes: int = 2 << 30
     # Let the sandboxed model use the host's NVIDIA GPUs (/dev/nvidia*), where there are any.
     expose_gpus: bool = True
     # Working dirs of sandboxed children; must lie outside every private path.

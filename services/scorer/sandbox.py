@@ -42,6 +42,7 @@ from scorer.child import ERROR_FILE, IMPORTED_MARKER, RESULT_FILE
 from scorer.config import ScorerSettings
 
 JOB_ROOT = "/job"  # the job dir, as the child sees it
+ENVIRONMENT_ROOT = "/env"  # a submission's own packages (scorer/environments.py), read-only
 STIMULI = "stimuli"  # read-only stimuli, under the job dir
 NOBODY = 65534
 # Only what Python needs; nothing from the scorer's environment (tokens, keys) is passed on.
@@ -344,7 +345,7 @@ class _Limits:
 
 
 def _bwrap_command(work_dir: Path, stimuli_dir: Path, settings: ScorerSettings, seccomp_fd: int, status_fd: int,
-                   child: list[str]) -> list[str]:
+                   child: list[str], environment: Path | None) -> list[str]:
     command = [bwrap_binary(), "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
                "--new-session", "--cap-drop", "ALL", "--uid", str(NOBODY), "--gid", str(NOBODY),
                "--hostname", "sandbox", "--seccomp", str(seccomp_fd), "--json-status-fd", str(status_fd)]
@@ -368,6 +369,7 @@ def _bwrap_command(work_dir: Path, stimuli_dir: Path, settings: ScorerSettings, 
     command += ["--symlink", "/proc/self/fd", "/dev/fd",
                 "--size", str(settings.shm_bytes), "--tmpfs", "/dev/shm",
                 "--bind", str(work_dir), JOB_ROOT, "--ro-bind", str(stimuli_dir), f"{JOB_ROOT}/{STIMULI}",
+                *(["--ro-bind", str(environment), ENVIRONMENT_ROOT] if environment else []),
                 "--symlink", f"{JOB_ROOT}/tmp", "/tmp", "--chdir", f"{JOB_ROOT}/tmp",
                 # bwrap's own root is a tmpfs: read-only too, so the job dir and /dev/shm are all that is writable.
                 "--remount-ro", "/", "--", *child]
@@ -517,11 +519,12 @@ def prepare_job_dir(settings: ScorerSettings, job_name: str) -> Path:
 
 
 def run_child(request: dict, work_dir: Path, stimuli_dir: Path, settings: ScorerSettings, *,
-              on_tick: Callable[[str], None]) -> SandboxResult:
+              on_tick: Callable[[str], None], environment: Path | None = None) -> SandboxResult:
     """Run the child on ``request`` in the sandbox; ``on_tick`` gets new log text about once a second.
 
     ``work_dir`` comes from :func:`prepare_job_dir`; the child sees it as ``/job`` and the stimuli
-    as ``/job/stimuli``. ``on_tick`` may raise to abort the job.
+    as ``/job/stimuli``; ``environment``, a submission's own site folder, as ``/env``, read-only.
+    ``on_tick`` may raise to abort the job.
     """
     (work_dir / "request.json").write_text(json.dumps(request))
     limits = _Limits(settings, work_dir.name)
@@ -537,7 +540,7 @@ def run_child(request: dict, work_dir: Path, stimuli_dir: Path, settings: Scorer
     try:
         with os.fdopen(seccomp_write, "wb") as sink:
             sink.write(seccomp_program())
-        command = _bwrap_command(work_dir, stimuli_dir, settings, seccomp_read, status_write, child)
+        command = _bwrap_command(work_dir, stimuli_dir, settings, seccomp_read, status_write, child, environment)
         process = subprocess.Popen(command, cwd="/", env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, preexec_fn=limits.preexec,
                                    pass_fds=(seccomp_read, status_write), start_new_session=True)

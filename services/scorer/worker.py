@@ -26,12 +26,13 @@ from cortexscore.observability import configure_logging, serve_metrics
 from cortexscore.score import Score
 from cortexscore.signing import FileSigner, load_or_create_key
 from cortexscore.storage import ChecksumMismatch, StorageError
-from cortexscore.submission_layout import declared_requirements, missing_requirements
+from cortexscore.submission_layout import declared_requirements, plan_requirements
 
 from scorer.config import ScorerSettings, get_settings
+from scorer.environments import Environment, EnvironmentBuilder
 from scorer.fetch import fetch
 from scorer.child import activations_file
-from scorer.sandbox import (JOB_ROOT, STIMULI, SubmissionFailure, check_sandbox, copy_child_file, prepare_job_dir,
+from scorer.sandbox import (ENVIRONMENT_ROOT, JOB_ROOT, STIMULI, SubmissionFailure, check_sandbox, copy_child_file, prepare_job_dir,
                             remove_leftovers, run_child)
 
 log = logging.getLogger("scorer")
@@ -161,6 +162,8 @@ class Worker:
         self.signer = FileSigner(load_or_create_key(self.cache_dir / "hmac.key"))
         self.activations = ActivationsCache(self.cache_dir / "activations", settings.activation_cache_bytes,
                                             signer=self.signer)
+        self.environments = EnvironmentBuilder(self.cache_dir / "environments", settings.package_index_url,
+                                               settings.max_environment_bytes, self.signer)
         self._stopping = False
         self.last_poll = time.monotonic()
         self.current_job: int | None = None
@@ -276,6 +279,7 @@ class Worker:
         result = score_activations(spec, assembly, table, features, ceiling=ceiling, log=reporter.log,
                                    commitments=commitments)
         provenance = {**result.provenance, "zip_sha256": lease.zip_sha256, "bibtex": model_info["bibtex"],
+                      "environment": model_info.get("environment", {}),
                       "model_visual_degrees": model_info["visual_degrees"],
                       "stimulus_set_sha256": stimulus_sha, "worker": self.settings.worker_id,
                       "assembly_sha256": spec.assembly.files["netcdf"].sha256}
@@ -306,25 +310,24 @@ class Worker:
             # The cache is never visible to the child: it gets its own copy of the zip.
             zip_path = work_dir / "submission.zip"
             shutil.copyfile(fetch(self.api, lease.zip_url, lease.zip_sha256, self.cache_dir, suffix=".zip"), zip_path)
-            missing = missing_requirements(declared_requirements(zip_path))
-            if missing:
-                raise SubmissionFailure("the submission declares dependencies the scorers do not offer: "
-                                        + "; ".join(missing) + ". Remove them, or put the code you need in the zip")
+            environment = self._environment(zip_path, reporter)
             request = {"zip_path": f"{JOB_ROOT}/submission.zip", "out_dir": JOB_ROOT,
                        "stimuli_dir": f"{JOB_ROOT}/{STIMULI}", "model": lease.model,
                        "batch_size": self.settings.batch_size, "layer_mode": layer_mode,
                        "stimulus_sets": [{"key": "stimuli", "image_paths": list(table["filename"]),
-                                          "stimulus_degrees": spec.visual_degrees}]}
+                                          "stimulus_degrees": spec.visual_degrees}],
+                       "extra_paths": [ENVIRONMENT_ROOT] if environment else []}
 
             def tick(text: str) -> None:
                 reporter.log(text.rstrip("\n"))
                 reporter.check()
 
-            outcome = run_child(request, work_dir, stimuli_dir, self.settings, on_tick=tick)
+            outcome = run_child(request, work_dir, stimuli_dir, self.settings, on_tick=tick,
+                                environment=environment.site if environment else None)
             reporter.log(f"[platform] sandbox: {'; '.join(outcome.isolation)}")
             if outcome.peak_memory_bytes is not None:
                 reporter.log(f"[platform] peak memory of the model's processes: {outcome.peak_memory_bytes >> 20} MiB")
-            info = self._checked_result(outcome.result)
+            info = {**self._checked_result(outcome.result), "environment": environment.versions if environment else {}}
             features = self._adopt_activations(key, work_dir, len(table))
             if list(features) != info["layers"]:
                 raise SubmissionFailure(f"the model reported layers {info['layers']} but wrote {list(features)}")
@@ -334,6 +337,20 @@ class Worker:
             return features, info, key
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
+
+    def _environment(self, zip_path: Path, reporter: JobReporter) -> Environment | None:
+        """The submission's own environment for what it declares beyond the platform; None when it needs none."""
+        declared = declared_requirements(zip_path)
+        plan = plan_requirements(declared)
+        if plan.problems:
+            raise SubmissionFailure("the submission's requirements cannot be met: " + "; ".join(plan.problems))
+        if not plan.install:
+            return None
+        sources = sorted({source.split("/")[-1] for text, source in declared if text in plan.install})
+        try:
+            return self.environments.get(plan.install, reporter.log)
+        except SubmissionFailure as error:
+            raise SubmissionFailure(f"{error} (declared in {', '.join(sources)})") from None
 
     def _checked_result(self, result: dict) -> dict:
         try:

@@ -283,7 +283,8 @@ SHIMMED_DISTRIBUTIONS = {"model-tools", "brainscore", "brain-score", "brainscore
 
 
 def declared_requirements(path: Path) -> list[tuple[str, str]]:
-    """The requirements a zip declares in ``requirements.txt`` and ``setup.py``'s ``install_requires``,
+    """The requirements a zip declares in ``requirements.txt``, ``setup.py``'s ``install_requires`` and
+    ``pyproject.toml``'s ``[project] dependencies``,
     as (requirement, file) pairs, read without running anything.
 
     >>> import tempfile, pathlib, zipfile
@@ -306,7 +307,20 @@ def declared_requirements(path: Path) -> list[tuple[str, str]]:
                           if line.split("#")[0].strip() and not line.strip().startswith("-")]
             elif PurePosixPath(name).name == "setup.py" and name.count("/") == 1:
                 found += [(requirement, name) for requirement in _install_requires(archive.read(name))]
+            elif PurePosixPath(name).name == "pyproject.toml" and name.count("/") == 1:
+                found += [(requirement, name) for requirement in _project_dependencies(archive.read(name))]
     return found
+
+
+def _project_dependencies(source: bytes) -> list[str]:
+    """``[project] dependencies`` of a pyproject.toml; nothing when it does not parse."""
+    import tomllib
+
+    try:
+        dependencies = tomllib.loads(source.decode("utf-8", "replace")).get("project", {}).get("dependencies", [])
+    except tomllib.TOMLDecodeError:
+        return []
+    return [item for item in dependencies if isinstance(item, str)] if isinstance(dependencies, list) else []
 
 
 def _install_requires(source: bytes) -> list[str]:
@@ -325,29 +339,69 @@ def _install_requires(source: bytes) -> list[str]:
     return []
 
 
-def missing_requirements(requirements: list[tuple[str, str]]) -> list[str]:
-    """Each declared requirement this environment does not satisfy, in words naming it and where it was declared."""
+@dataclass
+class RequirementPlan:
+    """What a submission's declared requirements need: packages for its own environment, or named refusals."""
+
+    install: list[str]
+    provided: list[str]
+    problems: list[str]
+
+
+def plan_requirements(requirements: list[tuple[str, str]]) -> RequirementPlan:
+    """Sort declared requirements into what the platform provides, what to install, and what is refused.
+
+    The platform's own packages (torch, numpy and everything installed with it) and the tutorial's
+    packages (``model-tools``, ``brainscore``..., whatever URL names them) are the platform's; a requirement
+    that asks for another version of one is refused. Anything else named by a URL or a path is refused:
+    only index packages are installed.
+
+    >>> plan = plan_requirements([("numpy", "s/requirements.txt"), ("einops>=0.7", "s/requirements.txt"),
+    ...     ("model-tools @ git+https://github.com/brain-score/model-tools", "s/setup.py"),
+    ...     ("numpy<1", "s/setup.py"), ("mylib @ file:///home/me/mylib", "s/setup.py")])
+    >>> plan.install, plan.provided
+    (['einops>=0.7'], ['numpy', 'model-tools @ git+https://github.com/brain-score/model-tools'])
+    >>> for problem in plan.problems: print(problem)
+    numpy<1 (declared in s/setup.py) conflicts with the platform's numpy ...; remove it, or accept ...
+    mylib @ file:///home/me/mylib (declared in s/setup.py) names a URL or a path; only packages on the package index can be installed: publish it as a wheel, or put its code in the zip
+    """
     from importlib.metadata import PackageNotFoundError, version
 
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
-    problems = []
+    plan = RequirementPlan([], [], [])
     for text, source in requirements:
         try:
             requirement = Requirement(text)
         except InvalidRequirement:
-            problems.append(f"{text!r} in {source} is not a valid requirement")
+            plan.problems.append(f"{text!r} in {source} is not a valid requirement")
             continue
-        name = canonicalize_name(requirement.name)
-        if name in SHIMMED_DISTRIBUTIONS or (requirement.marker and not requirement.marker.evaluate()):
+        if requirement.marker and not requirement.marker.evaluate():
+            continue
+        if canonicalize_name(requirement.name) in SHIMMED_DISTRIBUTIONS:
+            plan.provided.append(text)
             continue
         try:
             installed = version(requirement.name)
         except PackageNotFoundError:
-            problems.append(f"{requirement.name} (declared in {source}) is not installed on the scorers")
-            continue
-        if requirement.specifier and not requirement.specifier.contains(installed, prereleases=True):
-            problems.append(f"{text} (declared in {source}) does not match the scorers' {requirement.name} "
-                            f"{installed}")
-    return problems
+            installed = None
+        if installed is not None:
+            if requirement.url or (requirement.specifier and
+                                   not requirement.specifier.contains(installed, prereleases=True)):
+                plan.problems.append(f"{text} (declared in {source}) conflicts with the platform's {requirement.name} "
+                                     f"{installed}; remove it, or accept {requirement.name}=={installed}")
+            else:
+                plan.provided.append(text)
+        elif requirement.url:
+            plan.problems.append(f"{text} (declared in {source}) names a URL or a path; only packages on the package "
+                                 "index can be installed: publish it as a wheel, or put its code in the zip")
+        else:
+            plan.install.append(text)
+    return plan
+
+
+def missing_requirements(requirements: list[tuple[str, str]]) -> list[str]:
+    """Each declared requirement the platform's own environment does not satisfy, in words naming it."""
+    plan = plan_requirements(requirements)
+    return plan.problems + [f"{text} is not installed on the scorers" for text in plan.install]
