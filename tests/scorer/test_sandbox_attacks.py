@@ -305,6 +305,11 @@ def test_each_attack_fails_and_its_job_still_scores(attack_platform, tmp_path, h
 FAILURES = {
     "malformed_result": ("import scorer.child\nscorer.child.json.dumps = lambda *a, **k: '{not json'\n",
                          "result.json is not valid JSON"),
+    "malformed_error": ("import scorer.child\nscorer.child.json.dumps = lambda *a, **k: '{not json'\n"
+                        "raise RuntimeError('and a broken error.json')\n", "error.json is not valid JSON"),
+    "missing_result": ("import pathlib\n_write = pathlib.Path.write_text\n"
+                       "pathlib.Path.write_text = lambda self, *a, **k: None if self.name == 'result.json' "
+                       "else _write(self, *a, **k)\n", "exited without writing result.json"),
     "wrong_result_fields": ("import scorer.child\nscorer.child.json.dumps = lambda *a, **k: '{\"layers\": 5}'\n",
                             "result.json is malformed"),
     "symlinked_output": ("import os\nos.symlink('/job/tmp/elsewhere.npz', '/job/activations-0.npz')\n",
