@@ -6,6 +6,7 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from fastapi.staticfiles import StaticFiles
@@ -48,7 +49,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         sweeper.stop()
         dispatcher.stop()
 
-    app = FastAPI(title="CortexScore submission API", version="1", lifespan=lifespan)
+    # FastAPIOffline serves Swagger UI and ReDoc from the installed package: /docs works without internet.
+    app = FastAPIOffline(title="CortexScore submission API", version="1", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = make_engine(settings.database)
     migrate(app.state.engine)

@@ -29,7 +29,7 @@ def compose_config(env_file: str) -> subprocess.CompletedProcess:
     command = [*compose_command(), "--env-file", env_file, "-f", str(DEPLOY / "compose.yaml"), "config"]
     secrets = ("POSTGRES_PASSWORD", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "WORKER_TOKEN")
     env = {name: value for name, value in os.environ.items() if name not in secrets}
-    return subprocess.run(command, capture_output=True, text=True, env=env)
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
 
 
 def test_compose_file_is_valid_and_needs_its_secrets(tmp_path):

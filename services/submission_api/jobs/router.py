@@ -11,7 +11,8 @@ from submission_api.jobs import service as queue
 from submission_api.jobs.dependencies import WorkerDep
 from submission_api.submissions.dependencies import SubmissionDep
 
-router = APIRouter(prefix="/internal", tags=["scorers"], dependencies=[WorkerDep])
+# Scorers' protocol, not the public API: kept out of /openapi.json and /docs.
+router = APIRouter(prefix="/internal", tags=["scorers"], dependencies=[WorkerDep], include_in_schema=False)
 
 
 @router.post("/jobs/claim", response_model=JobLease, responses={204: {"description": "no job is waiting"}})
