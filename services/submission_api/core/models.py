@@ -43,6 +43,8 @@ class Submission(Base):
     webhook_state: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     webhook_attempts: Mapped[int] = mapped_column(Integer, default=0)
     webhook_next_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Issue 14: each model's card from the upload's metadata.yaml, keyed by model name.
+    model_cards: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     jobs: Mapped[list[Job]] = relationship(back_populates="submission", order_by="Job.id")
     webhook_deliveries: Mapped[list[WebhookDelivery]] = relationship(order_by="WebhookDelivery.id")
@@ -145,3 +147,27 @@ class WebhookDelivery(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ScoreHistory(Base):
+    """Every score ever recorded, kept through rescores: the leaderboard ``as_of`` a date reads these.
+
+    Written beside each new ``scores`` row (submission_api.leaderboard.history), never updated or deleted
+    but with its submission.
+    """
+
+    __tablename__ = "score_history"
+    __table_args__ = (Index("ix_score_history_recorded", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(255))
+    benchmark: Mapped[str] = mapped_column(String(255))
+    benchmark_version: Mapped[int] = mapped_column(Integer)
+    region: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    raw: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ceiling: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ceiled: Mapped[float | None] = mapped_column(Float, nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

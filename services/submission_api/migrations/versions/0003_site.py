@@ -1,0 +1,48 @@
+"""Issue 14: the score history the leaderboard's ``as_of`` reads.
+
+Revision ID: 0003_site
+Revises: 0001
+"""
+from typing import Sequence, Union
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003_site"
+down_revision: Union[str, Sequence[str], None] = "0001"
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    op.add_column("submissions", sa.Column("model_cards", sa.JSON(), nullable=True))
+    op.create_table(
+        "score_history",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("submission_id", sa.String(length=64), nullable=False),
+        sa.Column("job_id", sa.Integer(), nullable=False),
+        sa.Column("model", sa.String(length=255), nullable=False),
+        sa.Column("benchmark", sa.String(length=255), nullable=False),
+        sa.Column("benchmark_version", sa.Integer(), nullable=False),
+        sa.Column("region", sa.String(length=32), nullable=True),
+        sa.Column("raw", sa.Float(), nullable=True),
+        sa.Column("error", sa.Float(), nullable=True),
+        sa.Column("ceiling", sa.Float(), nullable=True),
+        sa.Column("ceiled", sa.Float(), nullable=True),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["submission_id"], ["submissions.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_score_history_submission_id", "score_history", ["submission_id"])
+    op.create_index("ix_score_history_recorded", "score_history", ["recorded_at"])
+    # Scores recorded before this revision start the history.
+    op.execute("INSERT INTO score_history (submission_id, job_id, model, benchmark, benchmark_version, region, "
+               "raw, error, ceiling, ceiled, recorded_at) SELECT submission_id, job_id, model, benchmark, "
+               "benchmark_version, region, raw, error, ceiling, ceiled, created_at FROM scores")
+
+
+def downgrade() -> None:
+    op.drop_column("submissions", "model_cards")
+    op.drop_index("ix_score_history_recorded", table_name="score_history")
+    op.drop_index("ix_score_history_submission_id", table_name="score_history")
+    op.drop_table("score_history")
