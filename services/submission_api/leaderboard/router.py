@@ -33,7 +33,7 @@ def read_leaderboard(session: SessionDep, view: BoardView, as_of: AsOf) -> Respo
             responses={200: {"content": {"text/csv": {}}, "description": "the view as CSV"}})
 def read_leaderboard_csv(session: SessionDep, view: BoardView, as_of: AsOf) -> Response:
     """The view as CSV: a line per model, its aggregates, then score, raw, ceiling, ceiled and error per benchmark."""
-    text = board_csv(leaderboard(session, view, as_of))
+    text = cached(session, ("csv", as_of, view), lambda: board_csv(leaderboard(session, view, as_of)))
     return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="leaderboard.csv"'})
 
