@@ -200,3 +200,46 @@ def test_live_log_and_the_queue_position_of_a_second_submission(site, page):
     page.goto(f"{site.url}/queue")
     assert second in page.inner_text("#queue-submissions")
     assert site.wait_for(second, timeout=300)["status"] == "completed"
+
+
+def column(page, key: str) -> list[float | None]:
+    index = page.evaluate("key => 2 + JSON.parse(document.getElementById('leaderboard').dataset.leaves).indexOf(key)",
+                          key)
+    values = page.eval_on_selector_all(f"#leaderboard tbody tr td:nth-child({index + 1})",
+                                       "cells => cells.map(c => c.getAttribute('data-value'))")
+    return [float(value) if value else None for value in values]
+
+
+def test_sort_collapse_and_open_a_model_page(site, page):
+    page.goto(site.url + "/")
+    assert page.title() == "CortexScore leaderboard"
+    for source in page.eval_on_selector_all("script[src], link[href]", "els => els.map(e => e.src || e.href)"):
+        assert urlsplit(source).netloc == urlsplit(site.url).netloc, source
+    groups = page.eval_on_selector_all("#leaderboard th.group", "ths => ths.map(t => t.dataset.group)")
+    assert groups == ["neural", "behavior", "V1", "V2", "V4", "IT"]
+    average = page.locator('th[data-col="average"]')
+    average.click()
+    assert average.get_attribute("aria-sort") == "ascending"  # the page loads sorted by average, descending
+    ascending = column(page, "average")
+    assert ascending == sorted(ascending)
+    # Collapsing V1 hides its benchmark and keeps its aggregate.
+    page.click('th.group[data-group="V1"]')
+    assert page.locator('th[data-col="Site2026.V1-pls"]').is_hidden()
+    assert page.locator('th[data-col="V1"]').is_visible()
+    assert page.get_attribute('th.group[data-group="V1"]', "colspan") == "1"
+    page.click('th.group[data-group="V1"]')
+    assert page.locator('th[data-col="Site2026.V1-pls"]').is_visible()
+    page.click("a.model-link >> text=tiny-gamma")
+    assert page.inner_text("#model-name") == "tiny-gamma"
+    assert "ViT" in page.inner_text("#model-card")
+    committed = page.eval_on_selector_all('figure.plot[data-benchmark="Site2026.IT-ridge"] circle[data-committed=true]',
+                                          "cs => cs.map(c => c.dataset.layer)")
+    assert committed == ["conv1"]
+
+
+def test_a_malformed_metadata_yaml_is_a_named_422(site, tmp_path):
+    path = model_zip(tmp_path, "tiny-bad", seed=6, metadata="architecture: [unclosed\n")
+    with open(path, "rb") as handle:
+        response = httpx.post(f"{site.url}/submissions", files={"file": handle},
+                              headers={"Authorization": f"Bearer {site.user_token}"})
+    assert response.status_code == 422 and response.json()["detail"]["code"] == "invalid_metadata"

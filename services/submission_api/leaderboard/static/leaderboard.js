@@ -241,4 +241,5 @@
     apply(true);
   });
   form.addEventListener("submit", function (event) { event.preventDefault(); apply(true); });
+  apply(false);
 })();
