@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import logging
 import shutil
 import signal
@@ -64,6 +65,12 @@ class ChildResult(BaseModel):
     layers: list[str] = Field(min_length=1, max_length=MAX_LAYERS)
     visual_degrees: float = Field(gt=0, le=360, allow_inf_nan=False)
     bibtex: str
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this scorer and of its finished children (the sandboxed model), in seconds."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 class JobReporter:
@@ -218,7 +225,10 @@ class Worker:
         reporter.log(f"[platform] scorer {self.settings.worker_id} scoring {lease.model} on "
                      f"{lease.benchmark} v{lease.benchmark_version} (attempt {lease.attempt})")
         try:
+            reporter.usage, started, cpu = {}, time.perf_counter(), _cpu_seconds()
             action, body = self._outcome(lease, reporter)
+            body["usage"] = {**reporter.usage, "wall_seconds": round(time.perf_counter() - started, 3),
+                             "cpu_seconds": round(_cpu_seconds() - cpu, 3)}
             reporter.finish(action, body)
         except LeaseLost as error:
             log.warning("abandoning job %s: %s", lease.job_id, error)
@@ -299,6 +309,7 @@ class Worker:
         cached = self.activations.get(key)
         if cached is not None and self.signer.verify(info_path, fingerprint):
             reporter.log(f"[platform] reusing cached activations of {lease.model} on this stimulus set")
+            getattr(reporter, "usage", {})["cache_hit"] = True
             return cached, json.loads(info_path.read_text()), key
         work_dir = prepare_job_dir(self.settings, f"job{lease.job_id}-{uuid.uuid4().hex[:8]}")
         stimuli_dir = self.cache_dir / "stimuli" / stimulus_sha
@@ -322,6 +333,7 @@ class Worker:
 
             outcome = run_child(request, work_dir, stimuli_dir, self.settings, on_tick=tick)
             reporter.log(f"[platform] sandbox: {'; '.join(outcome.isolation)}")
+            getattr(reporter, "usage", {}).update(cache_hit=False, peak_memory_bytes=outcome.peak_memory_bytes)
             if outcome.peak_memory_bytes is not None:
                 reporter.log(f"[platform] peak memory of the model's processes: {outcome.peak_memory_bytes >> 20} MiB")
             info = self._checked_result(outcome.result)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from submission_api.core.db import Base
@@ -76,6 +76,11 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     error_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Issue 14: what the job used, as the scorer reported it with its outcome (the last attempt's numbers).
+    wall_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cpu_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    cache_hit: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     # Up to 200 kB per job: loaded only when the logs are read or appended to, never on a status poll.
     log: Mapped[str] = mapped_column(Text, default="", deferred=True)
 

@@ -20,7 +20,7 @@ from submission_api.accounts.service import authenticate
 from submission_api.core.dependencies import SessionDep
 from submission_api.core.models import Submission
 from submission_api.leaderboard.pages import TEMPLATES
-from submission_api.queue.schemas import QueuePublic
+from submission_api.queue.schemas import QueuePublic, SubmissionUsagePublic
 from submission_api.queue.service import queue_snapshot, submission_logs
 from submission_api.submissions.dependencies import is_owner
 
@@ -72,6 +72,14 @@ def submission_page(request: Request, submission: BrowserOwned, session: Session
     return TEMPLATES.TemplateResponse(request, "submission.html", {
         "submission": submission, "place": place, "jobs": job_usage(session, submission.id),
         "token": request.query_params.get("token", "")})
+
+
+@router.get("/submissions/{submission_id}/usage", response_model=SubmissionUsagePublic)
+def submission_usage(submission: BrowserOwned, session: SessionDep) -> dict:
+    """The owner's view of what each job used: attempts, wall and CPU seconds, peak memory of the model's
+    processes, and whether the activations came from the scorer's cache."""
+    from submission_api.queue.usage import job_usage
+    return {"submission_id": submission.id, "jobs": job_usage(session, submission.id)}
 
 
 def _poll(factory, submission_id: str) -> tuple[str, list, dict]:

@@ -32,3 +32,20 @@ class QueuePublic(BaseModel):
     mean_job_seconds: float = Field(description="mean wall time of the last 50 finished jobs")
     jobs: list[QueueJob]
     submissions: list[QueueSubmission] = Field(description="public submissions, and the one asked for")
+
+
+class JobUsagePublic(BaseModel):
+    id: int
+    model: str
+    benchmark: str
+    status: str
+    attempts: int
+    wall_seconds: float | None
+    cpu_seconds: float | None
+    peak_memory_bytes: int | None
+    cache_hit: bool | None
+
+
+class SubmissionUsagePublic(BaseModel):
+    submission_id: str
+    jobs: list[JobUsagePublic]

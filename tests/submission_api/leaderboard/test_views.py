@@ -181,3 +181,27 @@ def test_the_event_stream_sends_the_log_and_ends(api):
     assert "event: status" in body and body.rstrip().endswith('data: {"status": "completed"}')
     page = api.get(f"/submissions/{submission_id}/page")
     assert page.status_code == 200 and 'id="live-log"' in page.text
+
+
+def test_resource_usage_is_kept_shown_to_the_owner_and_summed_on_metrics(api):
+    worker = {"Authorization": "Bearer embedded-worker-token"}
+    factory = api.app_state.sessionmaker
+    with factory() as session:
+        session.execute(Job.__table__.update().where(Job.status == "queued").values(status="cancelled"))
+        submission = add_submission(session, models=("m",), jobs=[("m", IT, "queued", None, None)])
+        session.commit()
+        submission_id = submission.id
+    lease = api.post("/internal/jobs/claim", json={"worker_id": "w"}, headers=worker).json()
+    score = {"raw": 0.5, "error": 0.01, "ceiling": 0.8, "ceiling_error": 0.02, "ceiled": 0.6, "convention": "x",
+             "layer": "conv1", "region": "IT"}
+    usage = {"wall_seconds": 12.5, "cpu_seconds": 30.25, "peak_memory_bytes": 300 << 20, "cache_hit": False}
+    api.post(f"/internal/jobs/{lease['job_id']}/complete", headers=worker,
+             json={"lease_token": lease["lease_token"], "score": score, "usage": usage}).raise_for_status()
+    [job] = api.get(f"/submissions/{submission_id}/usage").json()["jobs"]
+    assert job == {"id": lease["job_id"], "model": "m", "benchmark": "Bench.IT", "status": "succeeded",
+                   "attempts": 1, **usage}
+    page = api.get(f"/submissions/{submission_id}/page").text
+    assert "30.2" in page and "300 MiB" in page and "miss" in page
+    metrics = api.get("/metrics").text
+    assert 'cortexscore_job_usage{measure="cpu_seconds"} 30.25' in metrics
+    assert 'cortexscore_job_usage{measure="cache_misses"} 1.0' in metrics

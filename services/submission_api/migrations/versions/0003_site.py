@@ -1,4 +1,4 @@
-"""Issue 14: the score history the leaderboard's ``as_of`` reads.
+"""Issue 14: the score history the leaderboard's ``as_of`` reads, model cards, and resource usage per job.
 
 Revision ID: 0003_site
 Revises: 0001
@@ -16,6 +16,10 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     op.add_column("submissions", sa.Column("model_cards", sa.JSON(), nullable=True))
+    op.add_column("jobs", sa.Column("wall_seconds", sa.Float(), nullable=True))
+    op.add_column("jobs", sa.Column("cpu_seconds", sa.Float(), nullable=True))
+    op.add_column("jobs", sa.Column("peak_memory_bytes", sa.BigInteger(), nullable=True))
+    op.add_column("jobs", sa.Column("cache_hit", sa.Boolean(), nullable=True))
     op.create_table(
         "score_history",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -43,6 +47,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_column("submissions", "model_cards")
+    for column in ("cache_hit", "peak_memory_bytes", "cpu_seconds", "wall_seconds"):
+        op.drop_column("jobs", column)
     op.drop_index("ix_score_history_recorded", table_name="score_history")
     op.drop_index("ix_score_history_submission_id", table_name="score_history")
     op.drop_table("score_history")
