@@ -280,6 +280,8 @@ class Worker:
         assembly = load_assembly(assembly_files["netcdf"])
         reporter.check()
         features, model_info, key = self.model_activations(lease, spec, table, stimulus_sha, reporter)
+        getattr(reporter, "usage", {}).update(layer_count=len(features), activation_sizes={
+            layer: int(np.prod(values.shape[1:])) for layer, values in features.items()})
         ceiling = Score(spec.ceiling.value, spec.ceiling.error) if spec.ceiling else None
         # Benchmarks of one region on these activations share its layer search, across jobs.
         commitments = LayerCommitments(self.cache_dir / "commitments" / f"{key.digest()}.json", signer=self.signer)

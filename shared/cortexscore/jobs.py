@@ -54,6 +54,11 @@ class JobUsage(BaseModel):
     cpu_seconds: float | None = Field(None, ge=0)
     peak_memory_bytes: int | None = Field(None, ge=0, description="peak memory of the model's processes")
     cache_hit: bool | None = Field(None, description="whether the activations came from the scorer's cache")
+    # What the scorer measured of the model, for its model card.
+    layer_count: int | None = Field(None, ge=0)
+    activation_sizes: dict[str, int] | None = Field(None, max_length=1000,
+                                                    description="features per stimulus, by candidate layer")
+    parameter_count: int | None = Field(None, ge=0)
 
 
 class CompleteRequest(LeaseRequest):

@@ -15,6 +15,14 @@ def record_usage(job: Job, usage: JobUsage | None) -> None:
         return
     job.wall_seconds, job.cpu_seconds = usage.wall_seconds, usage.cpu_seconds
     job.peak_memory_bytes, job.cache_hit = usage.peak_memory_bytes, usage.cache_hit
+    measured = {name: value for name, value in (("layer_count", usage.layer_count),
+                                                ("activation_sizes", usage.activation_sizes),
+                                                ("parameter_count", usage.parameter_count)) if value is not None}
+    if measured:
+        # The model card gains what the scorer measured; the submitter's own fields stay as they were.
+        cards = dict(job.submission.model_cards or {})
+        cards[job.model] = {**measured, **(cards.get(job.model) or {})}
+        job.submission.model_cards = cards
 
 
 def usage_totals(session: Session) -> dict[str, float]:

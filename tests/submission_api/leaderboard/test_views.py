@@ -195,8 +195,12 @@ def test_resource_usage_is_kept_shown_to_the_owner_and_summed_on_metrics(api):
     score = {"raw": 0.5, "error": 0.01, "ceiling": 0.8, "ceiling_error": 0.02, "ceiled": 0.6, "convention": "x",
              "layer": "conv1", "region": "IT"}
     usage = {"wall_seconds": 12.5, "cpu_seconds": 30.25, "peak_memory_bytes": 300 << 20, "cache_hit": False}
+    measured = {"layer_count": 2, "activation_sizes": {"conv1": 256, "conv2": 64}}
     api.post(f"/internal/jobs/{lease['job_id']}/complete", headers=worker,
-             json={"lease_token": lease["lease_token"], "score": score, "usage": usage}).raise_for_status()
+             json={"lease_token": lease["lease_token"], "score": score, "usage": {**usage, **measured}}
+             ).raise_for_status()
+    [row] = [row for row in api.get("/leaderboard").json()["models"] if row["submission_id"] == submission_id]
+    assert row["metadata"] == measured
     [job] = api.get(f"/submissions/{submission_id}/usage").json()["jobs"]
     assert job == {"id": lease["job_id"], "model": "m", "benchmark": "Bench.IT", "status": "succeeded",
                    "attempts": 1, **usage}
