@@ -15,11 +15,20 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    op.add_column("submissions", sa.Column("model_cards", sa.JSON(), nullable=True))
-    op.add_column("jobs", sa.Column("wall_seconds", sa.Float(), nullable=True))
-    op.add_column("jobs", sa.Column("cpu_seconds", sa.Float(), nullable=True))
-    op.add_column("jobs", sa.Column("peak_memory_bytes", sa.BigInteger(), nullable=True))
-    op.add_column("jobs", sa.Column("cache_hit", sa.Boolean(), nullable=True))
+    # Idempotent: a database made by create_all before migrations existed is stamped with the baseline
+    # (core.db.migrate) yet may already hold these tables and columns.
+    inspector = sa.inspect(op.get_bind())
+    columns = {table: {column["name"] for column in inspector.get_columns(table)} for table in ("submissions", "jobs")}
+    new_columns = [("submissions", sa.Column("model_cards", sa.JSON(), nullable=True)),
+                   ("jobs", sa.Column("wall_seconds", sa.Float(), nullable=True)),
+                   ("jobs", sa.Column("cpu_seconds", sa.Float(), nullable=True)),
+                   ("jobs", sa.Column("peak_memory_bytes", sa.BigInteger(), nullable=True)),
+                   ("jobs", sa.Column("cache_hit", sa.Boolean(), nullable=True))]
+    for table, column in new_columns:
+        if column.name not in columns[table]:
+            op.add_column(table, column)
+    if "score_history" in inspector.get_table_names():
+        return
     op.create_table(
         "score_history",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
