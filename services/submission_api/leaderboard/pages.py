@@ -26,11 +26,12 @@ def number(value: float | None) -> str:
 
 
 def score_cell(value: float | None, status: str | None = None) -> Markup:
+    # Plain f-strings: every value is a number or a fixed word, and Markup.format costs 10x more on a big board.
     if value is None:
         label, css = ("failed", "missing failed") if status == "failed" else ("—", "missing")
-        return Markup('<td class="{}" data-value="">{}</td>').format(css, label)
-    return Markup('<td class="score" data-value="{:.6f}" style="background:{}">{:.3f}</td>').format(
-        value, score_colour(value), value)
+        return Markup(f'<td class="{css}" data-value="">{label}</td>')
+    return Markup(f'<td class="score" data-value="{value:.6f}" style="background:{score_colour(value)}">'
+                  f'{value:.3f}</td>')
 
 
 def layer_plot(cell: dict) -> Markup:
@@ -93,8 +94,16 @@ def render_leaderboard(request, session, view, as_of) -> str:
             rank += shown
             rows.append({**row, "benchmarks": all_cells[(row["submission_id"], row["model"])], "shown": shown,
                          "shown_rank": rank if shown else ""})
+        layout = header_layout(board["benchmarks"])
+
+        def row_cells(row: dict) -> Markup:
+            """A row's score cells in leaf order, in one Python loop (a Jinja loop is 5x slower on 20k cells)."""
+            aggregate, cells = row["aggregate"], row["benchmarks"]
+            return Markup("".join(score_cell(aggregate.get(leaf["key"])) if leaf["aggregate"]
+                                  else cell_attributes(cells.get(leaf["key"])) for leaf in layout["leaves"]))
+
         return TEMPLATES.get_template("leaderboard.html").render(
-            request=request, board=board, rows=rows, layout=header_layout(board["benchmarks"]), view=view,
+            request=request, board=board, rows=rows, layout=layout, view=view, row_cells=row_cells,
             weights=dict(view.weights), as_of=as_of, cards=card_values(board), card_filters=CARD_FILTERS,
             query=str(request.url.query), url_for=request.url_for)
 
@@ -107,16 +116,15 @@ def cell_attributes(cell: dict | None) -> Markup:
         return Markup('<td class="missing" data-value="">—</td>')
     if cell["score"] is None:
         label, css = ("failed", "missing failed") if cell["status"] == "failed" else ("—", "missing")
-        return Markup('<td class="{}" data-value="" data-present="1">{}</td>').format(css, label)
-    error = cell.get("error")
-    title = f"{cell['score']:.3f}" + (f" ± {error:.3f}" if error is not None else "") + \
+        return Markup(f'<td class="{css}" data-value="" data-present="1">{label}</td>')
+    score, error = float(cell["score"]), cell.get("error")
+    # Numbers only: nothing here needs escaping.
+    title = f"{score:.3f}" + (f" ± {float(error):.3f}" if error is not None else "") + \
         f"; raw {number(cell.get('raw'))}, ceiling {number(cell.get('ceiling'))}"
-    bar = "" if error is None else Markup('<span class="errbar" style="width:{:.1f}%"></span>').format(
-        min(200 * error, 100))
-    return Markup('<td class="score" data-value="{:.6f}" data-present="1" data-error="{}" title="{}" '
-                  'style="background:{}">{:.3f}{}</td>').format(
-        cell["score"], "" if error is None else f"{error:.6f}", title, score_colour(cell["score"]), cell["score"],
-        bar)
+    bar = "" if error is None else f'<span class="errbar" style="width:{min(200 * float(error), 100):.1f}%"></span>'
+    return Markup(f'<td class="score" data-value="{score:.6f}" data-present="1" '
+                  f'data-error="{"" if error is None else f"{float(error):.6f}"}" title="{title}" '
+                  f'style="background:{score_colour(score)}">{score:.3f}{bar}</td>')
 
 
 TEMPLATES.env.globals.update(cell_attributes=cell_attributes)
