@@ -3,6 +3,8 @@ its layer plots, a page per benchmark, and side-by-side comparisons. Every view 
 (:func:`submission_api.leaderboard.dependencies.board_view`)."""
 from __future__ import annotations
 
+import gzip
+
 import httpx
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -20,22 +22,33 @@ from submission_api.platform.dependencies import CatalogueDep
 router = APIRouter(tags=["leaderboard"])
 
 
+def _board_response(request: Request, session, key: tuple, body: bytes | str, media_type: str,
+                    headers: dict | None = None) -> Response:
+    """A board-sized body (megabytes for 1000 models), gzipped once per board state for clients that accept it."""
+    data = body.encode() if isinstance(body, str) else body
+    headers = {**(headers or {}), "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", "") and len(data) > 4096:
+        compressed = cached(session, ("gzip", *key), lambda: gzip.compress(data, compresslevel=5, mtime=0))
+        return Response(compressed, media_type=media_type, headers={**headers, "Content-Encoding": "gzip"})
+    return Response(data, media_type=media_type, headers=headers)
+
+
 @router.get("/leaderboard", response_model=LeaderboardPublic)
-def read_leaderboard(session: SessionDep, view: BoardView, as_of: AsOf) -> Response:
+def read_leaderboard(request: Request, session: SessionDep, view: BoardView, as_of: AsOf) -> Response:
     """Every public model's aggregates and benchmark scores, ranked by average, in the view the query asks for."""
     board = leaderboard(session, view, as_of)
     body = cached(session, ("json", as_of, view),
                   lambda: LeaderboardPublic.model_validate(board).model_dump_json().encode())
-    return Response(body, media_type="application/json")
+    return _board_response(request, session, ("json", as_of, view), body, "application/json")
 
 
 @router.get("/leaderboard.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}, "description": "the view as CSV"}})
-def read_leaderboard_csv(session: SessionDep, view: BoardView, as_of: AsOf) -> Response:
+def read_leaderboard_csv(request: Request, session: SessionDep, view: BoardView, as_of: AsOf) -> Response:
     """The view as CSV: a line per model, its aggregates, then score, raw, ceiling, ceiled and error per benchmark."""
-    text = cached(session, ("csv", as_of, view), lambda: board_csv(leaderboard(session, view, as_of)))
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="leaderboard.csv"'})
+    text = cached(session, ("csv", as_of, view), lambda: board_csv(leaderboard(session, view, as_of)).encode())
+    return _board_response(request, session, ("csv", as_of, view), text, "text/csv; charset=utf-8",
+                           {"Content-Disposition": 'attachment; filename="leaderboard.csv"'})
 
 
 @router.get("/leaderboard/{submission_id}/{model}")
@@ -44,8 +57,10 @@ def read_leaderboard_model(entry: ListedModel) -> dict:
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def leaderboard_page(request: Request, session: SessionDep, view: BoardView, as_of: AsOf) -> HTMLResponse:
-    return HTMLResponse(render_leaderboard(request, session, view, as_of))
+def leaderboard_page(request: Request, session: SessionDep, view: BoardView, as_of: AsOf) -> Response:
+    page = render_leaderboard(request, session, view, as_of)
+    return _board_response(request, session, ("page", as_of, view, str(request.base_url)), page,
+                           "text/html; charset=utf-8")
 
 
 @router.get("/models/{submission_id}/{model}", response_class=HTMLResponse, include_in_schema=False)
