@@ -58,7 +58,16 @@ def _sandbox_startup(r: dict) -> list[tuple[str, str, str]]:
              f"(medians of {r['repeats']})")]
 
 
-FORMATTERS = {"api_latency": _api_latency, "sandbox_startup": _sandbox_startup, "upload": _upload, "queue_throughput": _queue,
+def _leaderboard(r: dict) -> list[tuple[str, str, str]]:
+    setup = r["setup"]
+    return [(f"leaderboard {name.replace('_', ' ')}, {setup['models']} models x {setup['benchmarks']} benchmarks",
+             f"{r[name]['p50_ms']:.1f} / {r[name]['p99_ms']:.1f} ms",
+             f"p50 / p99 warm (target p99 < 200 ms); first, cold build {r[name]['first_ms']:.0f} ms")
+            for name in ("page", "json", "page_weighted", "json_weighted", "csv") if name in r]
+
+
+FORMATTERS = {"leaderboard": _leaderboard, "api_latency": _api_latency, "sandbox_startup": _sandbox_startup,
+              "upload": _upload, "queue_throughput": _queue,
               "activations": _activations, "pls_batched": _pls_batched}
 
 

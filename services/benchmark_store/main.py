@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.ingest import ingest_all
@@ -17,6 +17,7 @@ from cortexscore.storage import ObjectNotFound, ObjectStore, StorageError, open_
 from benchmark_store.catalog import get_benchmark, list_benchmarks
 from benchmark_store.config import StoreSettings, get_settings
 from benchmark_store.synthetic import ensure_synthetic
+from benchmark_store.thumbnails import NotPublic, stimulus_thumbnail
 
 log = logging.getLogger("benchmark_store")
 PRIVATE_PREFIX = "private/"
@@ -83,6 +84,21 @@ def create_app(settings: StoreSettings | None = None) -> FastAPI:
             return get_benchmark(store, identifier, version)
         except ObjectNotFound:
             raise HTTPException(404, f"no benchmark {identifier!r}; GET /benchmarks lists them") from None
+
+    @app.get("/benchmarks/{identifier}/stimuli/{index}.png", response_class=Response,
+             responses={200: {"content": {"image/png": {}}}})
+    def stimulus_thumbnail_png(identifier: str, index: int, store: StoreDep) -> Response:
+        """A thumbnail of a public benchmark's stimulus ``index``; private stimuli are 403."""
+        try:
+            spec = get_benchmark(store, identifier)
+            png = stimulus_thumbnail(store, spec, index)
+        except ObjectNotFound:
+            raise HTTPException(404, f"no benchmark {identifier!r}") from None
+        except NotPublic as error:
+            raise HTTPException(403, str(error)) from None
+        except IndexError:
+            raise HTTPException(404, f"{identifier} has no stimulus {index}") from None
+        return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
     @app.get("/objects/{key:path}")
     def read_object(key: str, store: StoreDep, worker: Annotated[bool, Depends(is_worker)]) -> StreamingResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import logging
 import shutil
 import signal
@@ -65,6 +66,12 @@ class ChildResult(BaseModel):
     layers: list[str] = Field(min_length=1, max_length=MAX_LAYERS)
     visual_degrees: float = Field(gt=0, le=360, allow_inf_nan=False)
     bibtex: str
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this scorer and of its finished children (the sandboxed model), in seconds."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 class JobReporter:
@@ -221,7 +228,10 @@ class Worker:
         reporter.log(f"[platform] scorer {self.settings.worker_id} scoring {lease.model} on "
                      f"{lease.benchmark} v{lease.benchmark_version} (attempt {lease.attempt})")
         try:
+            reporter.usage, started, cpu = {}, time.perf_counter(), _cpu_seconds()
             action, body = self._outcome(lease, reporter)
+            body["usage"] = {**reporter.usage, "wall_seconds": round(time.perf_counter() - started, 3),
+                             "cpu_seconds": round(_cpu_seconds() - cpu, 3)}
             reporter.finish(action, body)
         except LeaseLost as error:
             log.warning("abandoning job %s: %s", lease.job_id, error)
@@ -273,6 +283,8 @@ class Worker:
         assembly = load_assembly(assembly_files["netcdf"])
         reporter.check()
         features, model_info, key = self.model_activations(lease, spec, table, stimulus_sha, reporter)
+        getattr(reporter, "usage", {}).update(layer_count=len(features), activation_sizes={
+            layer: int(np.prod(values.shape[1:])) for layer, values in features.items()})
         ceiling = Score(spec.ceiling.value, spec.ceiling.error) if spec.ceiling else None
         # Benchmarks of one region on these activations share its layer search, across jobs.
         commitments = LayerCommitments(self.cache_dir / "commitments" / f"{key.digest()}.json", signer=self.signer)
@@ -303,6 +315,7 @@ class Worker:
         cached = self.activations.get(key)
         if cached is not None and self.signer.verify(info_path, fingerprint):
             reporter.log(f"[platform] reusing cached activations of {lease.model} on this stimulus set")
+            getattr(reporter, "usage", {})["cache_hit"] = True
             return cached, json.loads(info_path.read_text()), key
         work_dir = prepare_job_dir(self.settings, f"job{lease.job_id}-{uuid.uuid4().hex[:8]}")
         stimuli_dir = self.cache_dir / "stimuli" / stimulus_sha
@@ -325,6 +338,7 @@ class Worker:
             outcome = run_child(request, work_dir, stimuli_dir, self.settings, on_tick=tick,
                                 environment=environment.site if environment else None)
             reporter.log(f"[platform] sandbox: {'; '.join(outcome.isolation)}")
+            getattr(reporter, "usage", {}).update(cache_hit=False, peak_memory_bytes=outcome.peak_memory_bytes)
             if outcome.peak_memory_bytes is not None:
                 reporter.log(f"[platform] peak memory of the model's processes: {outcome.peak_memory_bytes >> 20} MiB")
             info = {**self._checked_result(outcome.result), "environment": environment.versions if environment else {}}

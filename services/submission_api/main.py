@@ -27,6 +27,7 @@ from submission_api.leaderboard.router import router as leaderboard_router
 from submission_api.platform.catalogue import Catalogue
 from submission_api.platform.metrics import install_metrics
 from submission_api.platform.router import router as platform_router
+from submission_api.queue.router import router as queue_router
 from submission_api.submissions.router import router as submissions_router
 from submission_api.submissions.service import remove_upload_leftovers
 from submission_api.webhooks.router import router as webhooks_router
@@ -74,6 +75,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(jobs_router)
     app.include_router(accounts_router)
+    app.include_router(queue_router)
     app.include_router(leaderboard_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -200,6 +200,23 @@ class StateLines:
 ENDED_JOB_STATES = ("succeeded", "failed", "cancelled")
 
 
+def queue_line(place: dict) -> str:
+    """>>> queue_line({"position": 3, "jobs_ahead": 2, "queued": 2, "running": 0, "eta_seconds": 125.0})
+    'queue position 3 (2 jobs ahead), ETA about 2 min 5 s'
+    >>> queue_line({"position": None, "jobs_ahead": 0, "queued": 0, "running": 1, "eta_seconds": 0})
+    'running now, ETA about 0 s'
+    >>> queue_line({"position": None, "jobs_ahead": 0, "queued": 0, "running": 0, "eta_seconds": 0})
+    'no job waiting or running'
+    """
+    seconds = int(round(place["eta_seconds"]))
+    eta = f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+    if not place["position"] and not place["running"]:
+        return "no job waiting or running"
+    where = (f"queue position {place['position']} ({place['jobs_ahead']} jobs ahead)" if place["position"]
+             else "running now")
+    return f"{where}, ETA about {eta}"
+
+
 def _poll(client: Client, submission_ids: list[str], poll_seconds: float, timeout: float | None,
           on_update) -> dict[str, dict]:
     """Poll every submission not yet ended, each round, until all have; returns their last scores."""
@@ -280,6 +297,9 @@ def submit(
         if not wait:
             console.print(created["id"])
             return
+        place = client.queue_place(created["id"])
+        if place is not None:
+            errors.print(queue_line(place), soft_wrap=True)
         try:
             scores = _follow(client, [created["id"]], poll_seconds, timeout)[created["id"]]
         except TimeoutError as error:

@@ -188,6 +188,16 @@ class Client:
                 raise TimeoutError(f"submission {submission_id} is still {scores['status']} after {timeout}s")
             time.sleep(poll_seconds)
 
+    def queue_place(self, submission_id: str) -> dict | None:
+        """The submission's place in the queue (position, jobs ahead, ETA in seconds); None if the API has no
+        queue (an older platform)."""
+        try:
+            queue = self._request("GET", "/queue", params={"submission": submission_id})
+        except Exception:  # the place is a courtesy: an older API, or a hiccup, must not stop a submit
+            return None
+        return next((entry for entry in queue.get("submissions", []) if entry["submission_id"] == submission_id),
+                    None)
+
     def leaderboard(self) -> dict:
         return self._request("GET", "/leaderboard")
 

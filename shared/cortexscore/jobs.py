@@ -47,11 +47,27 @@ class ScoreResult(_Strict):
     provenance: dict = Field(default_factory=dict)
 
 
+class JobUsage(BaseModel):
+    """What a job used, as the scorer measured it (issue 14); every field optional."""
+
+    wall_seconds: float | None = Field(None, ge=0)
+    cpu_seconds: float | None = Field(None, ge=0)
+    peak_memory_bytes: int | None = Field(None, ge=0, description="peak memory of the model's processes")
+    cache_hit: bool | None = Field(None, description="whether the activations came from the scorer's cache")
+    # What the scorer measured of the model, for its model card.
+    layer_count: int | None = Field(None, ge=0)
+    activation_sizes: dict[str, int] | None = Field(None, max_length=1000,
+                                                    description="features per stimulus, by candidate layer")
+    parameter_count: int | None = Field(None, ge=0)
+
+
 class CompleteRequest(LeaseRequest):
     score: ScoreResult
+    usage: JobUsage | None = None
 
 
 class FailRequest(LeaseRequest):
     # "submission": the user's code is at fault, never retried; "platform": ours, retried with backoff.
     kind: Literal["submission", "platform"]
     message: str = Field(max_length=4000)
+    usage: JobUsage | None = None

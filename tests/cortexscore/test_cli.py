@@ -55,6 +55,9 @@ def test_submit_wait_prints_the_score_table_and_exits_0_when_completed(scored_pl
     assert result.returncode == 0, result.stdout + result.stderr + scored_platform.logs()
     # Piped: no progress bar, one stamped line per state change of the submission and of its job.
     assert "\r" not in result.stderr and "━" not in result.stderr
+    # Issue 14: where the submission stands in the queue, and when it should be done.
+    assert re.search(r"^(queue position \d+ \(\d+ jobs ahead\)|running now), ETA about \d+( min \d+)? s$|"
+                     r"^no job waiting or running$", result.stderr, re.M), result.stderr
     lines = state_lines(result.stderr)
     assert lines and all(STAMPED.match(line) for line in lines), result.stderr
     states = [line.split("] ", 1)[1] for line in lines]

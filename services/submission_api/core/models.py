@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from submission_api.core.db import Base
@@ -43,6 +43,8 @@ class Submission(Base):
     webhook_state: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     webhook_attempts: Mapped[int] = mapped_column(Integer, default=0)
     webhook_next_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Issue 14: each model's card from the upload's metadata.yaml, keyed by model name.
+    model_cards: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     jobs: Mapped[list[Job]] = relationship(back_populates="submission", order_by="Job.id")
     webhook_deliveries: Mapped[list[WebhookDelivery]] = relationship(order_by="WebhookDelivery.id")
@@ -74,6 +76,11 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     error_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Issue 14: what the job used, as the scorer reported it with its outcome (the last attempt's numbers).
+    wall_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cpu_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    cache_hit: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     # Up to 200 kB per job: loaded only when the logs are read or appended to, never on a status poll.
     log: Mapped[str] = mapped_column(Text, default="", deferred=True)
 
@@ -145,3 +152,27 @@ class WebhookDelivery(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ScoreHistory(Base):
+    """Every score ever recorded, kept through rescores: the leaderboard ``as_of`` a date reads these.
+
+    Written beside each new ``scores`` row (submission_api.leaderboard.history), never updated or deleted
+    but with its submission.
+    """
+
+    __tablename__ = "score_history"
+    __table_args__ = (Index("ix_score_history_recorded", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(255))
+    benchmark: Mapped[str] = mapped_column(String(255))
+    benchmark_version: Mapped[int] = mapped_column(Integer)
+    region: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    raw: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ceiling: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ceiled: Mapped[float | None] = mapped_column(Float, nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from cortexscore.jobs import CompleteRequest, FailRequest, JobLease, LeaseRequest
 
 from submission_api.core.models import Job, ScoreRow, utcnow
+from submission_api.queue.usage import record_usage
 from submission_api.submissions.service import refresh_status
 
 LOG_LIMIT_CHARS = 200_000
@@ -122,12 +123,14 @@ def complete(session: Session, job_id: int, request: CompleteRequest) -> None:
         # A score for this (submission, model, benchmark, version) already exists: keep the first.
         session.rollback()
         job = _held(session, job_id, request)
+    record_usage(job, request.usage)
     _finish(session, job, "succeeded", request.log, message=None, kind=None)
 
 
 def fail(session: Session, job_id: int, request: FailRequest, *, max_attempts: int, backoff_seconds: float) -> None:
     """Submission errors end the job; platform errors go back to the queue with backoff until attempts run out."""
     job = _held(session, job_id, request)
+    record_usage(job, request.usage)
     if request.kind == "platform" and job.attempts < max_attempts:
         job.status, job.lease_token, job.lease_owner, job.lease_expires_at = "queued", None, None, None
         job.not_before = utcnow() + timedelta(seconds=backoff_seconds * 2 ** (job.attempts - 1))

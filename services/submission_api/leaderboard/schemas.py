@@ -1,9 +1,10 @@
-"""The leaderboard as GET /leaderboard returns it; fields in the order the JSON has always had them."""
+"""The leaderboard's JSON: GET /leaderboard, /benchmarks/{id}.json, /compare.json; fields in the order the
+leaderboard's JSON has always had them, issue 14's additions last."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class BenchmarkColumn(BaseModel):
@@ -38,9 +39,67 @@ class LeaderboardRow(BaseModel):
     aggregate: dict[str, float]
     benchmarks: dict[str, ScoreCell]
     rank: int
+    metadata: dict = Field(default_factory=dict, description="the model card: metadata.yaml and measured numbers")
 
 
 class LeaderboardPublic(BaseModel):
     aggregate_columns: list[str]
     benchmarks: list[BenchmarkColumn]
     models: list[LeaderboardRow]
+    as_of: datetime | None = Field(None, description="the date the board is shown as of; null: now")
+
+
+class HistogramBin(BaseModel):
+    low: float
+    high: float
+    count: int
+
+
+class Correlation(BaseModel):
+    benchmark: str
+    r: float | None = Field(description="Pearson correlation of the two benchmarks' scores across models")
+    models: int
+
+
+class BenchmarkVersion(BaseModel):
+    version: int
+    models: int
+
+
+class StimulusThumbnail(BaseModel):
+    stimulus_id: str
+    url: str
+
+
+class BenchmarkDetail(BaseModel):
+    identifier: str
+    version: int
+    region: str | None
+    kind: str
+    species: str | None
+    metric: str
+    ceiling: float | None
+    ceiling_error: float | None
+    citation: str
+    public: bool
+    stimuli_access: str
+    assembly_access: str
+    num_stimuli: int
+    versions: list[BenchmarkVersion]
+    scores: list[float]
+    histogram: list[HistogramBin]
+    correlations: list[Correlation]
+    thumbnails: list[StimulusThumbnail]
+
+
+class CompareModel(BaseModel):
+    model: str
+    submission_id: str
+    aggregate: dict[str, float]
+    benchmarks: dict[str, ScoreCell]
+    layer_scores: dict[str, dict[str, float]]
+
+
+class ComparePublic(BaseModel):
+    benchmarks: list[BenchmarkColumn]
+    models: list[CompareModel]

@@ -44,6 +44,14 @@ def install_metrics(app) -> None:
             JOB_FAILURES.labels(job.error_kind or "platform_retried").inc()
             JOB_DURATION.labels(job.benchmark, "failed" if job.status == "failed" else "retried").observe(seconds)
 
+    def job_usage() -> dict[str, float]:
+        from submission_api.queue.usage import usage_totals
+        with factory() as session:
+            return usage_totals(session)
+
     instrument(app, "submission_api", upload_paths=("/submissions",), on_response=job_reported,
                collectors=[GaugeCollector("cortexscore_queue_depth", "Jobs waiting or running, by status.",
-                                          "status", queue_depth)])
+                                          "status", queue_depth),
+                           GaugeCollector("cortexscore_job_usage", "Resource usage the scorers reported, over all "
+                                          "jobs: CPU and wall seconds, the largest peak memory, activations-cache "
+                                          "hits and misses, attempts.", "measure", job_usage)])

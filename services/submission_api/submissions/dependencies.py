@@ -26,6 +26,7 @@ from submission_api.core.dependencies import SessionDep, SettingsDep
 from submission_api.core.models import Submission, User
 from submission_api.platform.catalogue import CatalogueUnavailable
 from submission_api.platform.dependencies import CatalogueDep
+from submission_api.submissions.cards import InvalidMetadata, read_model_cards
 from submission_api.submissions.schemas import FORM_REJECTIONS, SubmissionForm
 from submission_api.submissions.service import get_submission
 from submission_api.submissions.upload import ReceivedUpload, receive_upload, rejection
@@ -73,6 +74,7 @@ class ValidatedUpload:
     public: bool
     owner: User | None
     callback_url: str | None
+    model_cards: dict | None = None
 
 
 def allowed_uploader(user: OptionalUser, session: SessionDep, settings: SettingsDep) -> User | None:
@@ -129,6 +131,10 @@ async def validated_upload(request: Request, settings: SettingsDep, catalogue: C
         if not report.ok:
             raise HTTPException(422, report.detail())
         try:
+            cards = await run_in_threadpool(read_model_cards, upload.path, report.root, report.models)
+        except InvalidMetadata as error:
+            raise rejection(422, "invalid_metadata", str(error)) from None
+        try:
             benchmarks, unknown = await run_in_threadpool(catalogue.resolve, form.benchmarks)
         except CatalogueUnavailable as error:
             raise HTTPException(503, str(error), headers={"Retry-After": "10"}) from error
@@ -138,7 +144,7 @@ async def validated_upload(request: Request, settings: SettingsDep, catalogue: C
                                                       f"available: {available}")
         if not benchmarks:
             raise rejection(422, "no_benchmarks", "no benchmark is available to score on")
-        yield ValidatedUpload(upload, report, benchmarks, form.public, owner, form.callback_url)
+        yield ValidatedUpload(upload, report, benchmarks, form.public, owner, form.callback_url, cards)
     finally:
         upload.discard()
 

@@ -30,6 +30,9 @@ def submit(validated: ValidUpload, session: SessionDep, store: StoreDep) -> Subm
         session, store=store, upload=validated.upload, report=validated.report, benchmarks=validated.benchmarks,
         public=validated.public, owner_id=owner.id if owner else None, callback_url=validated.callback_url,
         webhook_secret=owner.webhook_secret if owner else new_webhook_secret())
+    if validated.model_cards:
+        submission.model_cards = validated.model_cards
+        session.commit()
     return SubmissionCreatedPublic(id=submission.id, status=submission.status, models=submission.models,
                                    benchmarks=submission.benchmarks, webhook_secret=submission.webhook_secret)
 
