@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Strict(BaseModel):
@@ -30,9 +30,33 @@ class JobLease(BaseModel):
     zip_url: str
 
 
+# What one report's log keeps: its head and its tail, with a marker of what was cut between them.
+REPORT_LOG_HEAD_CHARS = 256 << 10
+REPORT_LOG_TAIL_CHARS = 768 << 10
+CUT_MARKER = "\n[platform] ... {cut} characters of log cut here ...\n"
+
+
+def cut_log(text: str, head: int, tail: int, already_cut: int = 0) -> str:
+    """``text`` if it fits in ``head + tail`` characters, else its head, a marker of how much was cut, and its tail.
+
+    >>> cut_log("abcdefghij", 2, 3).split("\\n")
+    ['ab', '[platform] ... 5 characters of log cut here ...', 'hij']
+    """
+    if len(text) <= head + tail and not already_cut:
+        return text
+    cut = already_cut + max(len(text) - head - tail, 0)
+    return text[:head] + CUT_MARKER.format(cut=cut) + (text[len(text) - tail:] if tail else "")
+
+
 class LeaseRequest(_Strict):
     lease_token: str
-    log: str = Field("", max_length=1 << 20, description="log lines since the last report, appended to the job log")
+    log: str = Field("", description="log lines since the last report, appended to the job log; a long one keeps "
+                                     "its head and tail, never failing the report")
+
+    @field_validator("log")
+    @classmethod
+    def _bounded(cls, value: str) -> str:
+        return cut_log(value, REPORT_LOG_HEAD_CHARS, REPORT_LOG_TAIL_CHARS)
 
 
 class ScoreResult(_Strict):
