@@ -192,6 +192,9 @@ async def receive_upload(request: Request, tmp_dir: Path, max_bytes: int,
             parser.finalize()
             upload = receiver.close()
         except FormParserError as error:
+            if "header size" in str(error):
+                raise rejection(400, "header_too_large", f"a multipart part header is too long ({error}); send "
+                                                         "the zip with -F file=@model.zip") from None
             raise rejection(400, "malformed_multipart", f"the body is not valid multipart/form-data for its "
                                                         f"boundary: {error}") from None
         except OSError as error:

@@ -15,6 +15,9 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
+    # A database made by create_all before migrations existed is stamped with the baseline but may have it already.
+    if 'owner_secret_hash' in {column['name'] for column in sa.inspect(op.get_bind()).get_columns('submissions')}:
+        return
     with op.batch_alter_table('submissions') as batch:
         batch.add_column(sa.Column('owner_secret_hash', sa.String(length=64), nullable=True))
 
