@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Strict(BaseModel):
@@ -30,9 +30,7 @@ class JobLease(BaseModel):
     zip_url: str
 
 
-# What one report's log keeps: its head and its tail, with a marker of what was cut between them.
-REPORT_LOG_HEAD_CHARS = 256 << 10
-REPORT_LOG_TAIL_CHARS = 768 << 10
+# Where a bounded log was cut, and how much.
 CUT_MARKER = "\n[platform] ... {cut} characters of log cut here ...\n"
 
 
@@ -50,13 +48,9 @@ def cut_log(text: str, head: int, tail: int, already_cut: int = 0) -> str:
 
 class LeaseRequest(_Strict):
     lease_token: str
-    log: str = Field("", description="log lines since the last report, appended to the job log; a long one keeps "
-                                     "its head and tail, never failing the report")
-
-    @field_validator("log")
-    @classmethod
-    def _bounded(cls, value: str) -> str:
-        return cut_log(value, REPORT_LOG_HEAD_CHARS, REPORT_LOG_TAIL_CHARS)
+    # No length limit: a report never fails for its log's size. The API keeps the job log bounded (head, a cut
+    # marker, tail), and the scorer caps what it forwards per job.
+    log: str = Field("", description="log lines since the last report, appended to the job log")
 
 
 class ScoreResult(_Strict):

@@ -111,7 +111,7 @@ def deliver(session: Session, submission: Submission, settings: ApiSettings) -> 
         delay = min(settings.webhook_backoff_seconds * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
         submission.webhook_next_at = utcnow() + timedelta(seconds=delay)
     session.commit()
-    log.info("webhook %s attempt %d to %s: %s", message_id, attempt, submission.callback_url,
+    log.info("webhook %s attempt %d to %r: %s", message_id, attempt, submission.callback_url,
              status_code if error is None else error)
     return record
 
