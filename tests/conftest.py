@@ -97,7 +97,9 @@ def start_platform(var: Path, scorers: int = 1, ingest: bool = False, **env) -> 
     var.mkdir(parents=True, exist_ok=True)
     platform = Platform(var=var, port=free_port(), store_port=free_port(),
                         env={**os.environ, "PYTHONUNBUFFERED": "1", "STORE_INGEST": "true" if ingest else "false",
-                             **env})
+                             # Every test uploads from 127.0.0.1: the anonymous rate limit is lifted unless a
+                             # test sets it (tests/submission_api/submissions/test_hostile_users.py does).
+                             "API_ANONYMOUS_UPLOADS_PER_WINDOW": "100000", **env})
     platform.log_path = var / "platform.log"
     platform.process = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "run_platform.py"), "--port", str(platform.port),
