@@ -36,6 +36,8 @@ def test_start_up_never_promotes_an_existing_user_named_admin(squatted):
     squatter = client.post("/users", json={"name": "mallory"}).json()["token"]
     platform.stop()
     with sqlite3.connect(platform.var / "cortexscore.db") as db:  # as if signed up as 'admin' before the fix
+        db.execute("DELETE FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE name = 'admin')")
+        db.execute("DELETE FROM users WHERE name = 'admin'")  # where the sign-up test got it (unfixed code only)
         db.execute("UPDATE users SET name = 'admin' WHERE name = 'mallory'")
     restarted = start_platform(platform.var, scorers=0, API_ADMIN_TOKEN=ADMIN_TOKEN)
     try:

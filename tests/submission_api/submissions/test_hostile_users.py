@@ -108,7 +108,7 @@ def test_anonymous_uploads_are_rate_limited_per_address(hostile, tmp_path):
             limited = response
         elif response.status_code == 202:
             httpx.delete(f"{hostile.url}/submissions/{response.json()['id']}",
-                         headers={"X-Owner-Secret": response.json()["owner_secret"]})
+                         headers={"X-Owner-Secret": response.json().get("owner_secret") or ""})
     assert statuses.count(202) <= ANONYMOUS_PER_WINDOW and limited is not None, statuses
     assert statuses[-1] == 429
     assert int(limited.headers["retry-after"]) >= 1
