@@ -52,8 +52,8 @@ def read_submission(submission: ReadableSubmission) -> SubmissionPublic:
 async def read_scores(submission_id: str, request: Request,
                       authorization: Annotated[str | None, Header()] = None,
                       x_owner_secret: Annotated[str | None, Header()] = None,
-                      offset: Annotated[int, Query(ge=0, description="the first score entry of this page")] = 0,
-                      limit: Annotated[int | None, Query(ge=1, description="score entries per page; at most "
+                      offset: Annotated[int, Query(ge=0, le=1 << 31, description="the first score entry of this page")] = 0,
+                      limit: Annotated[int | None, Query(ge=1, le=1 << 31, description="score entries per page; at most "
                                                                            "the platform's page size")] = None,
                       ) -> ScoresPublic:
     # Every `cortexscore submit --wait` polls here. Through the sync dependencies (session in and out, submission,
