@@ -56,6 +56,8 @@ class Supervisor:
         self.backoff: dict[str, float] = {}
         self.colour = sys.stdout.isatty()
         self.cleanups: list = []
+        # Restartable processes not yet seen healthy: exiting during start-up is a fault no restart would fix.
+        self.unproven: set[str] = set()
         self.stopped = False
         # SIGTERM unwinds like Ctrl-C, so the caller's `finally: supervisor.stop()` runs in both cases.
         signal.signal(signal.SIGTERM, lambda *_args: sys.exit(0))
@@ -71,6 +73,8 @@ class Supervisor:
         if essential:
             self.essential.add(name)
         if restart:
+            if name not in self.restartable:
+                self.unproven.add(name)
             self.restartable[name] = (command, env)
         threading.Thread(target=_pump, args=(name, process.stdout, self.colour), daemon=True).start()
         return process
@@ -79,10 +83,11 @@ class Supervisor:
         """Wait for ``url`` to answer 200 (any answer below 500 with ``any_answer``, for servers with no health route)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            self._check_essential("during start-up")
+            self._check_essential("during start-up", self.unproven)
             try:
                 status = httpx.get(url, timeout=2).status_code
                 if status == 200 or (any_answer and status < 500):
+                    self.unproven.clear()
                     return
             except httpx.HTTPError:
                 pass
@@ -90,8 +95,8 @@ class Supervisor:
         self.stop()
         raise SystemExit(f"[platform] {url} did not answer within {timeout:.0f}s")
 
-    def _check_essential(self, when: str) -> None:
-        for name in self.essential:
+    def _check_essential(self, when: str, also: set[str] = frozenset()) -> None:
+        for name in self.essential | also:
             process = self.processes[name]
             if process.poll() is not None:
                 print(f"[platform] {name} exited with code {process.returncode} {when}; stopping everything",

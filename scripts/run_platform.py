@@ -36,10 +36,12 @@ def start_services(supervisor: Supervisor, var: Path, *, port: int, store_port: 
     """
     api_url, store_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{store_port}"
     supervisor.start("store", [sys.executable, "-m", "benchmark_store"],
-                     {"STORE_PORT": str(store_port), "STORE_VAR_DIR": str(var), **(store_env or {})})
+                     {"STORE_PORT": str(store_port), "STORE_VAR_DIR": str(var), **(store_env or {})},
+                     essential=False, restart=True)
     supervisor.wait_healthy(f"{store_url}/healthz", 300)
     supervisor.start("api", [sys.executable, "-m", "submission_api"],
-                     {"PORT": str(port), "API_VAR_DIR": str(var), "API_STORE_URL": store_url, **(api_env or {})})
+                     {"PORT": str(port), "API_VAR_DIR": str(var), "API_STORE_URL": store_url, **(api_env or {})},
+                     essential=False, restart=True)
     supervisor.wait_healthy(f"{api_url}/healthz", 60)
     for index in range(1, scorers + 1):
         supervisor.start(f"scorer-{index}", [sys.executable, "-m", "scorer"], {

@@ -104,7 +104,11 @@ def start_platform(var: Path, scorers: int = 1, ingest: bool = False, **env) -> 
                         env={**os.environ, "PYTHONUNBUFFERED": "1", "STORE_INGEST": "true" if ingest else "false",
                              # Tests never reach the public package index: a closed local port unless a test
                              # starts its own index (tests/scorer/test_environments.py).
-                             "SCORER_PACKAGE_INDEX_URL": "http://127.0.0.1:9/simple", **env})
+                             "SCORER_PACKAGE_INDEX_URL": "http://127.0.0.1:9/simple",
+
+                             # Every test uploads from 127.0.0.1: the anonymous rate limit is lifted unless a
+                             # test sets it (tests/submission_api/submissions/test_hostile_users.py does).
+                             "API_ANONYMOUS_UPLOADS_PER_WINDOW": "100000", **env})
     platform.log_path = var / "platform.log"
     platform.process = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "run_platform.py"), "--port", str(platform.port),

@@ -15,7 +15,7 @@ from cortexscore.observability import configure_logging, uvicorn_log_config
 from cortexscore.storage import StorageError, open_store
 
 from submission_api.accounts.router import router as accounts_router
-from submission_api.accounts.service import ensure_admin
+from submission_api.accounts.service import AdminNameSquatted, ensure_admin
 from submission_api.core.config import ApiSettings, get_settings
 from submission_api.core.db import make_engine, make_sessionmaker, migrate
 from submission_api.core.openapi import document_error_shapes
@@ -28,6 +28,7 @@ from submission_api.platform.catalogue import Catalogue
 from submission_api.platform.metrics import install_metrics
 from submission_api.platform.router import router as platform_router
 from submission_api.queue.router import router as queue_router
+from submission_api.submissions.ratelimit import SlidingWindow
 from submission_api.submissions.router import router as submissions_router
 from submission_api.submissions.service import remove_upload_leftovers
 from submission_api.webhooks.router import router as webhooks_router
@@ -56,9 +57,15 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.database)
     migrate(app.state.engine)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.anonymous_uploads = SlidingWindow(settings.anonymous_uploads_per_window,
+                                                settings.anonymous_upload_window_seconds)
     if settings.admin_token.get_secret_value():
         with app.state.sessionmaker() as session:
-            ensure_admin(session, settings.admin_token.get_secret_value())
+            try:
+                ensure_admin(session, settings.admin_token.get_secret_value())
+            except AdminNameSquatted as error:
+                # Refuse loudly but keep serving: no account gains admin rights it did not have.
+                log.error("no bootstrap admin: %s", error)
     app.state.store = open_store(settings.object_store_url, access_key=settings.s3_access_key,
                                  secret_key=settings.s3_secret_key.get_secret_value())
     app.state.catalogue = Catalogue(settings.store_url)

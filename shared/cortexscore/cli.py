@@ -294,6 +294,10 @@ def submit(
         created = _call(client.submit, path, benchmarks=benchmarks, public=public, callback_url=callback_url)
         errors.print(Text.assemble("submitted ", (created["id"], "bold"), f": models {', '.join(created['models'])} "
                                    f"on {', '.join(created['benchmarks'])}"), soft_wrap=True)
+        if created.get("owner_secret"):
+            # Shown once: an anonymous upload's logs, cancel and visibility need it.
+            errors.print(f"owner secret (shown once; set CORTEXSCORE_OWNER_SECRET to read its logs or cancel it): "
+                         f"{created['owner_secret']}", soft_wrap=True)
         if not wait:
             console.print(created["id"])
             return

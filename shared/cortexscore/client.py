@@ -123,6 +123,8 @@ class Client:
         token = token or os.environ.get("CORTEXSCORE_TOKEN") or None
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        # The owner secret of each anonymous upload made through this client: it manages the submission.
+        self.owner_secrets: dict[str, str] = {}
 
     def __enter__(self) -> Client:
         return self
@@ -159,8 +161,15 @@ class Client:
         if callback_url:
             fields["callback_url"] = callback_url
         with open(archive, "rb") as handle:
-            return self._request("POST", "/submissions", data=fields,
-                                 files={"file": (archive.name, handle, "application/zip")})
+            created = self._request("POST", "/submissions", data=fields,
+                                    files={"file": (archive.name, handle, "application/zip")})
+        if created.get("owner_secret"):
+            self.owner_secrets[created["id"]] = created["owner_secret"]
+        return created
+
+    def _owner(self, submission_id: str) -> dict:
+        secret = self.owner_secrets.get(submission_id) or os.environ.get("CORTEXSCORE_OWNER_SECRET")
+        return {"headers": {"X-Owner-Secret": secret}} if secret else {}
 
     def submission(self, submission_id: str) -> dict:
         return self._request("GET", f"/submissions/{submission_id}")
@@ -169,10 +178,10 @@ class Client:
         return self._request("GET", f"/submissions/{submission_id}/scores")
 
     def logs(self, submission_id: str) -> str:
-        return self._request("GET", f"/submissions/{submission_id}/logs")["log"]
+        return self._request("GET", f"/submissions/{submission_id}/logs", **self._owner(submission_id))["log"]
 
     def cancel(self, submission_id: str) -> dict:
-        return self._request("DELETE", f"/submissions/{submission_id}")
+        return self._request("DELETE", f"/submissions/{submission_id}", **self._owner(submission_id))
 
     def wait(self, submission_id: str, poll_seconds: float = 2.0, timeout: float | None = None,
              on_update: Callable[[dict], None] | None = None) -> dict:

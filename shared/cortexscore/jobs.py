@@ -30,9 +30,27 @@ class JobLease(BaseModel):
     zip_url: str
 
 
+# Where a bounded log was cut, and how much.
+CUT_MARKER = "\n[platform] ... {cut} characters of log cut here ...\n"
+
+
+def cut_log(text: str, head: int, tail: int, already_cut: int = 0) -> str:
+    """``text`` if it fits in ``head + tail`` characters, else its head, a marker of how much was cut, and its tail.
+
+    >>> cut_log("abcdefghij", 2, 3).split("\\n")
+    ['ab', '[platform] ... 5 characters of log cut here ...', 'hij']
+    """
+    if len(text) <= head + tail and not already_cut:
+        return text
+    cut = already_cut + max(len(text) - head - tail, 0)
+    return text[:head] + CUT_MARKER.format(cut=cut) + (text[len(text) - tail:] if tail else "")
+
+
 class LeaseRequest(_Strict):
     lease_token: str
-    log: str = Field("", max_length=1 << 20, description="log lines since the last report, appended to the job log")
+    # No length limit: a report never fails for its log's size. The API keeps the job log bounded (head, a cut
+    # marker, tail), and the scorer caps what it forwards per job.
+    log: str = Field("", description="log lines since the last report, appended to the job log")
 
 
 class ScoreResult(_Strict):

@@ -44,7 +44,8 @@ def test_tutorial_custom_model_gets_real_scores(platform, custom_model_zip):
         status = client.get(f"/submissions/{created['id']}").json()
         assert status["status"] == "completed" and status["created_at"]
         assert all(job["attempts"] == 1 and job["status"] == "succeeded" for job in status["jobs"])
-        assert "committed layer" in client.get(f"/submissions/{created['id']}/logs").json()["log"]
+        assert "committed layer" in client.get(f"/submissions/{created['id']}/logs",
+                                               headers={"X-Owner-Secret": created["owner_secret"]}).json()["log"]
 
 
 def test_default_suite_is_every_real_leaderboard_benchmark(real_platform, custom_model_zip):

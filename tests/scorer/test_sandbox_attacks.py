@@ -193,7 +193,12 @@ def submit(platform, path: Path) -> str:
     with platform.client() as client, open(path, "rb") as handle:
         response = client.post("/submissions", files={"file": handle}, data={"benchmarks": BENCHMARK})
     assert response.status_code == 202, response.text
+    OWNER_SECRETS[response.json()["id"]] = response.json()["owner_secret"]
     return response.json()["id"]
+
+
+# The owner secret of each anonymous upload, which reading its logs needs.
+OWNER_SECRETS: dict[str, str] = {}
 
 
 def model_zip(tmp_path: Path, name: str, prelude: str = "", forward_hook: str = "pass", seed: int = 0,
@@ -412,7 +417,9 @@ def test_two_jobs_at_once_cannot_see_each_others_files(tmp_path):
         bodies = {me: platform.wait_for(submission_id, timeout=300) for me, submission_id in ids.items()}
         assert all(body["status"] == "completed" for body in bodies.values()), bodies
         with platform.client() as client:
-            logs = [client.get(f"/submissions/{submission_id}/logs").json()["log"] for submission_id in ids.values()]
+            logs = [client.get(f"/submissions/{submission_id}/logs",
+                               headers={"X-Owner-Secret": OWNER_SECRETS[submission_id]}).json()["log"]
+                    for submission_id in ids.values()]
         windows = [[float(value) for value in log.split("WINDOW ")[1].split()[:2]] for log in logs]
         assert max(start for start, _ in windows) < min(end for _, end in windows), \
             f"the two jobs did not run at the same time: {windows}"

@@ -16,7 +16,8 @@ def test_shared_stimulus_set_runs_through_the_model_once(platform, tmp_path):
     body = platform.wait_for(created["id"], timeout=600)
     assert body["status"] == "completed" and all(s["status"] == "succeeded" for s in body["scores"]), body
     with platform.client() as client:
-        log = client.get(f"/submissions/{created['id']}/logs").json()["log"]
+        log = client.get(f"/submissions/{created['id']}/logs",
+                         headers={"X-Owner-Secret": created["owner_secret"]}).json()["log"]
     batches = [int(line.split("FORWARD-CALL ")[1].split()[0]) for line in log.splitlines() if "FORWARD-CALL" in line]
     assert sum(batches) == 400, "the 400 synthetic images should go through the model exactly once"
     assert len(batches) == math.ceil(400 / 64)
@@ -54,7 +55,8 @@ def test_a_job_cancelled_while_its_failure_is_reported_leaves_the_worker_running
         lease = worker.claim()
         assert lease is not None and lease.submission_id == created["id"]
         with platform.client() as client:
-            assert client.delete(f"/submissions/{created['id']}").json()["status"] == "cancelled"
+            assert client.delete(f"/submissions/{created['id']}",
+                                 headers={"X-Owner-Secret": created["owner_secret"]}).json()["status"] == "cancelled"
         worker.process(lease)  # its report of the model's failure meets 409: the worker drops the job and goes on
         assert worker.claim() is None
         body = platform.wait_for(created["id"])

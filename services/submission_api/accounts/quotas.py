@@ -35,8 +35,10 @@ def uploads_counted(session: Session, user_id: int, since) -> list:
                                             has_counted_job).order_by(Submission.created_at)))
 
 
-def check_quota(session: Session, *, user_id: int, uploads_per_day: int, concurrent_jobs: int) -> None:
-    """Raise QuotaExceeded, with the seconds until a retry can succeed, when the user is over either quota."""
+def check_quota(session: Session, *, user_id: int, uploads_per_day: int, concurrent_jobs: int,
+                new_jobs: int = 0) -> None:
+    """Raise QuotaExceeded, with the seconds until a retry can succeed, when the user is over either quota; with
+    ``new_jobs``, when the jobs in flight and those of the upload together would pass the concurrent quota."""
     now = utcnow()
     recent = uploads_counted(session, user_id, now - DAY)
     if len(recent) >= uploads_per_day:
@@ -47,6 +49,8 @@ def check_quota(session: Session, *, user_id: int, uploads_per_day: int, concurr
                             f"{uploads_per_day}; try again in {wait} s", wait)
     in_flight = session.scalar(select(func.count(Job.id)).join(Submission).where(
         Submission.owner_id == user_id, Job.status.in_(("queued", "running"))))
-    if in_flight >= concurrent_jobs:
-        raise QuotaExceeded(f"you have {in_flight} jobs queued or running, the quota is {concurrent_jobs}; "
-                            "wait for some to finish or cancel a submission", CONCURRENT_RETRY_SECONDS)
+    if in_flight >= concurrent_jobs or (new_jobs and in_flight + new_jobs > concurrent_jobs):
+        raise QuotaExceeded(f"you have {in_flight} jobs queued or running"
+                            + (f" and this upload makes {new_jobs} more" if new_jobs else "")
+                            + f", the quota is {concurrent_jobs}; wait for some to finish or cancel a submission",
+                            CONCURRENT_RETRY_SECONDS)

@@ -14,6 +14,8 @@ from submission_api.core.models import ApiToken, User, utcnow
 
 TOKEN_PREFIX = "cs_"
 ADMIN_NAME = "admin"
+# Names only start-up may give: a user who signed up as one of them could pass for the operator.
+RESERVED_NAMES = frozenset({ADMIN_NAME, "administrator", "root", "cortexscore"})
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
 
 
@@ -52,7 +54,10 @@ def create_token(session: Session, *, user: User, name: str = "", token: str | N
 
 
 def create_account(session: Session, *, name: str, token_name: str = "") -> tuple[User, ApiToken, str]:
-    """A new user and their first token, committed together; raises NameTaken or ValueError as create_user does."""
+    """A new user and their first token, committed together; raises NameTaken or ValueError as create_user does,
+    and NameTaken for a reserved name."""
+    if name.casefold() in RESERVED_NAMES:
+        raise NameTaken(f"the user name {name!r} is reserved for the platform; choose another")
     user = create_user(session, name=name)
     row, secret = create_token(session, user=user, name=token_name)
     session.commit()
@@ -87,13 +92,28 @@ def revoke_token(session: Session, *, user: User, token_id: int) -> ApiToken | N
     return row
 
 
+class AdminNameSquatted(RuntimeError):
+    """A user who is not an admin holds the admin name (signed up before the name was reserved)."""
+
+
 def ensure_admin(session: Session, token: str) -> User:
-    """The bootstrap admin: created on first start, and holding ``token`` whatever it held before."""
+    """The bootstrap admin: created on first start, and holding ``token`` whatever it held before.
+
+    Start-up never promotes an existing user: if a non-admin holds the admin name, or the token is
+    already some other user's, it raises AdminNameSquatted and changes nothing.
+    """
     admin = session.scalar(select(User).where(User.name == ADMIN_NAME))
     if admin is None:
         admin = create_user(session, name=ADMIN_NAME, is_admin=True)
-    admin.is_admin = True
-    if session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token))) is None:
+    elif not admin.is_admin:
+        session.rollback()
+        raise AdminNameSquatted(f"user {admin.id} holds the name {ADMIN_NAME!r} but is not an admin; start-up "
+                                "does not promote it. Rename or delete that user, then start again")
+    held = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if held is None:
         create_token(session, user=admin, name="bootstrap", token=token)
+    elif held.user_id != admin.id:
+        session.rollback()
+        raise AdminNameSquatted(f"API_ADMIN_TOKEN is already the token of user {held.user_id}; choose another")
     session.commit()
     return admin

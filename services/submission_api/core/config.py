@@ -38,6 +38,15 @@ class ApiSettings(BaseSettings):
     # Callback URLs may point at loopback/private addresses only in the embedded default; deploy/ turns this off.
     webhook_allow_private_addresses: bool = True
     max_upload_bytes: int = 512 << 20
+    # Models one zip may hold; each model is one job per benchmark, counted against quota_concurrent_jobs.
+    max_models_per_upload: int = 100
+    # Anonymous uploads a client address may start per window (attempts, accepted or not).
+    anonymous_uploads_per_window: int = 10
+    anonymous_upload_window_seconds: float = 60.0
+    # An upload whose body sends nothing for this long is answered 408 and dropped.
+    upload_idle_timeout_seconds: float = 30.0
+    # The most score entries one GET /submissions/{id}/scores page holds.
+    scores_page_max: int = 5000
     lease_seconds: float = 60.0
     # Attempts per job for platform failures (scorer died, store down); backoff doubles each time.
     max_attempts: int = 5

@@ -28,6 +28,8 @@ class Submission(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # An anonymous upload's owner secret, SHA-256: whoever holds the secret (not the id) manages the submission.
+    owner_secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     filename: Mapped[str] = mapped_column(String(255), default="")
     layout: Mapped[str] = mapped_column(String(16))
     zip_key: Mapped[str] = mapped_column(String(255))

@@ -18,7 +18,7 @@ DOCS_PATHS = ("/docs", "/redoc")
 
 def install_security(app: FastAPI, settings: ApiSettings) -> None:
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PATCH", "DELETE"],
-                       allow_headers=["Authorization", "Content-Type"])
+                       allow_headers=["Authorization", "Content-Type", "X-Owner-Secret"])
 
     app.add_middleware(SecurityHeadersMiddleware)
 

@@ -7,6 +7,7 @@ that the job is still claimable. An expired lease makes a job claimable again.
 """
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -14,13 +15,17 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cortexscore.jobs import CompleteRequest, FailRequest, JobLease, LeaseRequest
+from cortexscore.jobs import CUT_MARKER, CompleteRequest, FailRequest, JobLease, LeaseRequest, cut_log
 
 from submission_api.core.models import Job, ScoreRow, utcnow
 from submission_api.queue.usage import record_usage
 from submission_api.submissions.service import refresh_status
 
-LOG_LIMIT_CHARS = 200_000
+# A job log keeps at most its first LOG_HEAD_CHARS and last LOG_TAIL_CHARS characters, with a cut marker between.
+LOG_HEAD_CHARS = 50_000
+LOG_TAIL_CHARS = 150_000
+LOG_LIMIT_CHARS = LOG_HEAD_CHARS + LOG_TAIL_CHARS
+CUT_PATTERN = re.compile(re.escape(CUT_MARKER).replace(re.escape("{cut}"), r"(\d+)"))
 CLAIM_RETRIES = 8
 
 
@@ -96,7 +101,15 @@ def _held(session: Session, job_id: int, request: LeaseRequest) -> Job:
 
 
 def _append(log: str, text: str) -> str:
-    return (log + text)[-LOG_LIMIT_CHARS:]
+    """The job log with ``text`` appended, as a bounded ring buffer: the first LOG_HEAD_CHARS characters (how the
+    model started), a marker of how many were cut, and the newest LOG_TAIL_CHARS (how it ended)."""
+    log = log or ""
+    marker = CUT_PATTERN.match(log, LOG_HEAD_CHARS)
+    if marker is None:
+        return cut_log(log + text, LOG_HEAD_CHARS, LOG_TAIL_CHARS)
+    head, tail = log[:LOG_HEAD_CHARS], log[marker.end():] + text
+    cut = int(marker.group(1)) + max(len(tail) - LOG_TAIL_CHARS, 0)
+    return head + CUT_MARKER.format(cut=cut) + tail[-LOG_TAIL_CHARS:]
 
 
 def heartbeat(session: Session, job_id: int, request: LeaseRequest, *, lease_seconds: float) -> None:

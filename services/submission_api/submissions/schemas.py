@@ -46,8 +46,17 @@ class SubmissionForm(BaseModel):
         url = (value or "").strip()
         if not url:
             return None
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > CALLBACK_URL_MAX_CHARS:
+        if any(ord(char) < 0x21 or ord(char) == 0x7F for char in url):
+            # CR/LF would split the request line or a header when the webhook is sent.
+            raise PydanticCustomError("invalid_callback_url", "'callback_url' must not hold spaces or control "
+                                      "characters (CR, LF, tab...), not {url}", {"url": repr(url[:100])})
+        try:
+            parts = urlsplit(url)
+            hostname, _port = parts.hostname, parts.port
+        except ValueError as error:  # e.g. "http://[::1" (an unclosed IPv6 host) or a port out of range
+            raise PydanticCustomError("invalid_callback_url", "'callback_url' is not a valid URL ({reason}): {url}",
+                                      {"reason": str(error), "url": repr(url[:100])}) from None
+        if parts.scheme not in ("http", "https") or not hostname or len(url) > CALLBACK_URL_MAX_CHARS:
             raise PydanticCustomError("invalid_callback_url", "'callback_url' must be an http(s) URL of at most "
                                       f"{CALLBACK_URL_MAX_CHARS} characters, not {{url}}", {"url": repr(url[:100])})
         return url
@@ -82,6 +91,8 @@ class SubmissionCreated(SubmissionBase):
 class SubmissionCreatedPublic(SubmissionCreated):
     # The secret that signs this submission's webhook: the owner's, or a fresh one for an anonymous upload.
     webhook_secret: str | None = None
+    # Anonymous uploads only, shown this once: send it as X-Owner-Secret to read logs, cancel or update.
+    owner_secret: str | None = None
 
 
 class SubmissionPublic(SubmissionBase):
@@ -117,6 +128,9 @@ class ScoresPublic(BaseModel):
     status: str
     scores: list[ScoreEntry]
     aggregate: dict[str, dict[str, float]]
+    # Paging: all the submission's entries, and the offset of the next page (None on the last).
+    total: int = 0
+    next_offset: int | None = None
 
 
 class LogsPublic(BaseModel):

@@ -6,7 +6,7 @@ import secrets
 import time
 from pathlib import Path
 
-from sqlalchemy import and_, bindparam, delete, select
+from sqlalchemy import and_, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from cortexscore.aggregation import aggregate_model
@@ -14,9 +14,10 @@ from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.storage import ObjectStore
 from cortexscore.submission_layout import LayoutReport
 
+from submission_api.accounts.service import hash_token
 from submission_api.core.models import Job, ScoreRow, Submission, utcnow
 from submission_api.submissions.schemas import LogsPublic, ScoreEntry, ScoresPublic
-from submission_api.submissions.upload import ReceivedUpload
+from submission_api.submissions.upload import UPLOAD_SUFFIX, ReceivedUpload, in_use
 
 TERMINAL_JOB_STATUSES = ("succeeded", "failed", "cancelled")
 STATUS_ORDER = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2}
@@ -26,10 +27,14 @@ def new_submission_id() -> str:
     return secrets.token_urlsafe(18)
 
 
+def new_owner_secret() -> str:
+    return "os_" + secrets.token_urlsafe(32)
+
+
 def create_submission(
     session: Session, *, store: ObjectStore, upload: ReceivedUpload, report: LayoutReport,
     benchmarks: list[BenchmarkSpec], public: bool, owner_id: int | None,
-    callback_url: str | None = None, webhook_secret: str | None = None,
+    callback_url: str | None = None, webhook_secret: str | None = None, owner_secret: str | None = None,
 ) -> Submission:
     """Store the zip, then insert the submission and its jobs in one transaction.
 
@@ -42,6 +47,7 @@ def create_submission(
     try:
         submission = Submission(
             id=submission_id, public=public, owner_id=owner_id, filename=upload.filename[:255],
+            owner_secret_hash=hash_token(owner_secret) if owner_secret else None,
             layout=report.layout, zip_key=zip_key, zip_sha256=upload.sha256, zip_size=upload.size,
             models=report.models, benchmarks=[spec.identifier for spec in benchmarks],
             # Read by the webhook dispatcher, which only delivers once the submission has ended.
@@ -66,12 +72,14 @@ def remove_upload_leftovers(session: Session, *, store: ObjectStore, tmp_dir: Pa
                             older_than_seconds: float = 600) -> int:
     """Delete what uploads cut short by a crash left: temporary files, and stored zips with no submission row.
 
-    Only leftovers older than ``older_than_seconds`` go, so uploads in flight on other replicas are safe.
+    A temporary file is locked by the process receiving it, so one whose lock nobody holds is a leftover of a
+    killed process, whatever its age. Stored zips, which replicas share, go only when older than
+    ``older_than_seconds``, so uploads in flight on other replicas are safe.
     """
     cutoff = time.time() - older_than_seconds
     removed = 0
-    for path in tmp_dir.glob("*.upload"):
-        if path.stat().st_mtime < cutoff:
+    for path in tmp_dir.glob(f"*{UPLOAD_SUFFIX}"):
+        if not in_use(path):
             path.unlink(missing_ok=True)
             removed += 1
     known = set(session.scalars(select(Submission.zip_key)))
@@ -149,14 +157,28 @@ def refresh_status(session: Session, submission: Submission) -> None:
 
 # Each job of a submission with its score (at most one: uq_score), in one query rather than two. Built once:
 # building it and its cache key on every call took about a third of a poll's time in the database layer.
-JOBS_WITH_SCORES = select(Job, ScoreRow).outerjoin(ScoreRow, and_(
-    ScoreRow.submission_id == Job.submission_id, ScoreRow.model == Job.model,
-    ScoreRow.benchmark == Job.benchmark, ScoreRow.benchmark_version == Job.benchmark_version,
-)).where(Job.submission_id == bindparam("submission_id")).order_by(Job.id)
+_JOINED = and_(ScoreRow.submission_id == Job.submission_id, ScoreRow.model == Job.model,
+               ScoreRow.benchmark == Job.benchmark, ScoreRow.benchmark_version == Job.benchmark_version)
+JOBS_WITH_SCORES = (select(Job, ScoreRow).outerjoin(ScoreRow, _JOINED)
+                    .where(Job.submission_id == bindparam("submission_id")).order_by(Job.id)
+                    .offset(bindparam("offset")).limit(bindparam("limit")))
+# What the aggregate needs of every job, whatever the page: a few columns, no ORM objects.
+AGGREGATE_LEAVES = (select(Job.model, Job.benchmark, Job.region, Job.kind, ScoreRow.ceiled).outerjoin(ScoreRow, _JOINED)
+                    .where(Job.submission_id == bindparam("submission_id"), Job.leaderboard.is_(True))
+                    .order_by(Job.id))
+JOB_COUNT = select(func.count(Job.id)).where(Job.submission_id == bindparam("submission_id"))
 
 
-def scores_of(session: Session, submission: Submission, *, with_provenance: bool = True) -> ScoresPublic:
-    jobs_and_rows = session.execute(JOBS_WITH_SCORES, {"submission_id": submission.id}).all()
+def scores_of(session: Session, submission: Submission, *, with_provenance: bool = True, offset: int = 0,
+              limit: int | None = None) -> ScoresPublic:
+    """One page of the submission's score entries, in job order, and the aggregate of all its models.
+
+    Linear in the number of jobs: the aggregate groups the leaves by model in one pass.
+    """
+    params = {"submission_id": submission.id}
+    total = session.scalar(JOB_COUNT, params)
+    page = limit if limit is not None else max(total - offset, 0)
+    jobs_and_rows = session.execute(JOBS_WITH_SCORES, {**params, "offset": offset, "limit": page}).all() if page else []
     entries = []
     for job, row in jobs_and_rows:
         entry = ScoreEntry(
@@ -169,10 +191,10 @@ def scores_of(session: Session, submission: Submission, *, with_provenance: bool
                 setattr(entry, name, getattr(row, name))
             entry.provenance = row.provenance if with_provenance else None
         entries.append(entry)
-    aggregate = {}
-    for model in submission.models:
-        leaves = [{"benchmark": job.benchmark, "region": job.region, "kind": job.kind, "value": entry.ceiled}
-                  for (job, _row), entry in zip(jobs_and_rows, entries) if job.model == model and job.leaderboard]
-        if leaves:
-            aggregate[model] = aggregate_model(leaves)
-    return ScoresPublic(submission_id=submission.id, status=submission.status, scores=entries, aggregate=aggregate)
+    leaves: dict[str, list[dict]] = {}
+    for model, benchmark, region, kind, ceiled in session.execute(AGGREGATE_LEAVES, params):
+        leaves.setdefault(model, []).append({"benchmark": benchmark, "region": region, "kind": kind, "value": ceiled})
+    aggregate = {model: aggregate_model(leaves[model]) for model in submission.models if model in leaves}
+    end = offset + len(entries)
+    return ScoresPublic(submission_id=submission.id, status=submission.status, scores=entries, aggregate=aggregate,
+                        total=total, next_offset=end if end < total and entries else None)

@@ -2,6 +2,9 @@
 and the upload is cut off as soon as it passes the size limit."""
 from __future__ import annotations
 
+import asyncio
+import errno
+import fcntl
 import hashlib
 import os
 import tempfile
@@ -9,9 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import HTTPException, Request
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 FIELD_LIMIT_BYTES = 64 << 10
+# A part's headers (name and value together); real clients send a few hundred bytes.
+HEADER_LIMIT_BYTES = 16 << 10
+# Errors that mean the disk (or the file-size limit) is full: the upload is answered 507, not 500.
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+UPLOAD_SUFFIX = ".upload"
 FILE_FIELD = "file"
 TEXT_FIELDS = ("benchmarks", "public", "callback_url")
 
@@ -23,14 +32,41 @@ class ReceivedUpload:
     size: int = 0
     sha256: str = ""
     fields: dict[str, str] = field(default_factory=dict)
+    # Held, with an exclusive flock, for as long as the temporary file is in use: a lock nobody holds marks a
+    # leftover of a killed process (remove_upload_leftovers).
+    lock_fd: int | None = None
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
+        if self.lock_fd is not None:
+            os.close(self.lock_fd)
+            self.lock_fd = None
 
 
-def rejection(status: int, code: str, message: str) -> HTTPException:
+def in_use(path: Path) -> bool:
+    """True if a live process holds the lock of this temporary upload file."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def rejection(status: int, code: str, message: str, headers: dict | None = None) -> HTTPException:
     """An upload refused for one reason, in the contract's ``{code, message, problems}`` shape."""
-    return HTTPException(status, {"code": code, "message": message, "problems": [{"code": code, "message": message}]})
+    return HTTPException(status, {"code": code, "message": message, "problems": [{"code": code, "message": message}]},
+                         headers=headers)
+
+
+def disk_full(error: OSError) -> HTTPException:
+    return rejection(507, "insufficient_storage", f"the platform is out of storage space ({os.strerror(error.errno)}); "
+                                                  "nothing was kept, try again later", headers={"Retry-After": "60"})
 
 
 class _FormReceiver:
@@ -59,9 +95,16 @@ class _FormReceiver:
 
     def _header_field_data(self, data: bytes, start: int, end: int) -> None:
         self._header_field += data[start:end]
+        self._check_header()
 
     def _header_value_data(self, data: bytes, start: int, end: int) -> None:
         self._header_value += data[start:end]
+        self._check_header()
+
+    def _check_header(self) -> None:
+        if len(self._header_field) + len(self._header_value) > HEADER_LIMIT_BYTES:
+            raise rejection(400, "header_too_large", f"a multipart part header is longer than {HEADER_LIMIT_BYTES} "
+                                                     "bytes; send the zip with -F file=@model.zip")
 
     def _header_end(self) -> None:
         header, value = self._header_field.lower(), self._header_value
@@ -102,8 +145,28 @@ class _FormReceiver:
         return self.upload
 
 
-async def receive_upload(request: Request, tmp_dir: Path, max_bytes: int) -> ReceivedUpload:
-    """Stream the request body to a temporary file under ``tmp_dir``; the caller owns the result."""
+async def _chunks(request: Request, idle_seconds: float):
+    """The request body's chunks; a client that sends nothing for ``idle_seconds`` is cut off with a 408."""
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), idle_seconds)
+        except StopAsyncIteration:
+            return
+        except asyncio.TimeoutError:
+            raise rejection(408, "upload_idle", f"the upload sent nothing for {idle_seconds:g} s and was dropped; "
+                                                "check your connection and upload again",
+                            headers={"Connection": "close"}) from None
+        yield chunk
+
+
+async def receive_upload(request: Request, tmp_dir: Path, max_bytes: int,
+                         idle_seconds: float = 30.0) -> ReceivedUpload:
+    """Stream the request body to a temporary file under ``tmp_dir``; the caller owns the result.
+
+    A body that does not parse as multipart is a 400, a full disk a 507, a stalled client a 408; in every case
+    the temporary file is gone before the answer.
+    """
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in options:
         raise rejection(415, "unsupported_media_type", "send the zip as multipart/form-data in the field 'file', "
@@ -111,19 +174,39 @@ async def receive_upload(request: Request, tmp_dir: Path, max_bytes: int) -> Rec
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes + FIELD_LIMIT_BYTES:
         raise rejection(413, "too_large", f"the upload declares {declared} bytes, more than the limit of {max_bytes}")
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".upload")
-    os.close(fd)
-    receiver = _FormReceiver(Path(name), max_bytes)
     try:
-        parser = MultipartParser(options[b"boundary"], receiver.callbacks())
-        async for chunk in request.stream():
-            parser.write(chunk)
-        parser.finalize()
-        upload = receiver.close()
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=UPLOAD_SUFFIX)
+    except OSError as error:
+        if error.errno in DISK_FULL:
+            raise disk_full(error) from None
+        raise
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    receiver = _FormReceiver(Path(name), max_bytes)
+    receiver.upload.lock_fd = fd
+    try:
+        try:
+            parser = MultipartParser(options[b"boundary"], receiver.callbacks())
+            async for chunk in _chunks(request, idle_seconds):
+                parser.write(chunk)
+            parser.finalize()
+            upload = receiver.close()
+        except FormParserError as error:
+            if "header size" in str(error):
+                raise rejection(400, "header_too_large", f"a multipart part header is too long ({error}); send "
+                                                         "the zip with -F file=@model.zip") from None
+            raise rejection(400, "malformed_multipart", f"the body is not valid multipart/form-data for its "
+                                                        f"boundary: {error}") from None
+        except OSError as error:
+            if error.errno in DISK_FULL:
+                raise disk_full(error) from None
+            raise
     except BaseException:
-        receiver.close()
-        Path(name).unlink(missing_ok=True)
+        try:
+            receiver.close()
+        except OSError:
+            pass
+        receiver.upload.discard()
         raise
     if receiver.file_parts == 0:
         upload.discard()

@@ -1,11 +1,15 @@
 """The webhook dispatcher: a background thread of the API that works through the outbox."""
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from submission_api.core.background import PeriodicTask
 from submission_api.core.config import ApiSettings
 from submission_api.webhooks.service import deliver, due_submissions
+
+log = logging.getLogger("submission_api.webhooks")
 
 
 class WebhookDispatcher(PeriodicTask):
@@ -20,5 +24,9 @@ class WebhookDispatcher(PeriodicTask):
         with self.factory() as session:
             due = due_submissions(session)
             for submission in due:
-                deliver(session, submission, self.settings)
+                try:
+                    deliver(session, submission, self.settings)
+                except Exception:  # one bad delivery must never stall the others
+                    log.exception("webhook of submission %s failed; the others go on", submission.id)
+                    session.rollback()
             return len(due)

@@ -29,7 +29,8 @@ def test_setup_py_is_never_executed_at_upload(platform, tmp_path):
     assert response.status_code == 202
     assert not MARKER.exists()
     with platform.client() as client:
-        client.delete(f"/submissions/{response.json()['id']}")
+        client.delete(f"/submissions/{response.json()['id']}",
+                      headers={"X-Owner-Secret": response.json()["owner_secret"]})
 
 
 def test_upload_past_the_limit_is_cut_off_at_the_limit(tmp_path):

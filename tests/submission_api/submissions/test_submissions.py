@@ -102,4 +102,4 @@ def test_accepted_upload_creates_one_job_per_model_and_benchmark(platform, tmp_p
     with platform.client() as client:
         status = client.get(f"/submissions/{body['id']}").json()
         assert [(job["model"], job["benchmark"]) for job in status["jobs"]] == [("tiny", "Synthetic2026.IT-pls")]
-        client.delete(f"/submissions/{body['id']}")
+        client.delete(f"/submissions/{body['id']}", headers={"X-Owner-Secret": body["owner_secret"]})
