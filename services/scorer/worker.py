@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from cortexscore.benchmarks.commitment import CommitmentData, commitment_data, commitment_source
 from cortexscore.benchmarks.scoring import procedure, score_activations
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.data import load_assembly, load_stimulus_set
@@ -233,10 +234,13 @@ class Worker:
         reporter.check()
         features, model_info, key = self.model_activations(lease, spec, table, stimulus_sha, reporter)
         ceiling = Score(spec.ceiling.value, spec.ceiling.error) if spec.ceiling else None
-        # Benchmarks of one region on these activations share its layer search, across jobs.
-        commitments = LayerCommitments(self.cache_dir / "commitments" / f"{key.digest()}.json")
+        region_layer_map = model_info.get("region_layer_map") or {}
+        commitment, commitment_key = self.region_commitment(lease, spec, reporter, region_layer_map)
+        # Benchmarks of one region share its layer search, across jobs: kept beside the activations it ran on.
+        commitments = LayerCommitments(self.cache_dir / "commitments" / f"{(commitment_key or key).digest()}.json")
         result = score_activations(spec, assembly, table, features, ceiling=ceiling, log=reporter.log,
-                                   commitments=commitments)
+                                   commitments=commitments, commitment=commitment,
+                                   region_layer_map=region_layer_map)
         provenance = {**result.provenance, "zip_sha256": lease.zip_sha256, "bibtex": model_info["bibtex"],
                       "model_visual_degrees": model_info["visual_degrees"],
                       "stimulus_set_sha256": stimulus_sha, "worker": self.settings.worker_id,
@@ -244,6 +248,28 @@ class Worker:
         return json_safe({"raw": result.raw, "error": result.error, "ceiling": result.ceiling,
                 "ceiling_error": result.ceiling_error, "ceiled": result.ceiled, "convention": result.convention,
                 "layer": result.layer, "region": result.region, "provenance": provenance})
+
+    def region_commitment(self, lease: JobLease, spec: BenchmarkSpec, reporter: JobReporter,
+                          region_layer_map: dict) -> tuple[CommitmentData | None, ActivationsKey | None]:
+        """The region's commitment data with the model's activations on it, and those activations' key.
+
+        (None, None) where the benchmark needs none, or provides its region's commitment data itself (its own
+        public split then commits the layer).
+        """
+        if spec.kind != "neural" or spec.region in region_layer_map:
+            return None, None
+        response = self.store.get("/benchmarks")
+        response.raise_for_status()
+        source = commitment_source(spec, [BenchmarkSpec.model_validate(entry) for entry in response.json()])
+        if source is None or source.identifier == spec.identifier:
+            return None, None
+        reporter.log(f"[platform] region {spec.region} commits its layer on the public split of {source.ref}")
+        stimulus_files = self._fetch_ref(source.stimulus_set)
+        source_sha = source.stimulus_set.files["zip"].sha256
+        table = load_stimulus_set(stimulus_files["csv"], stimulus_files["zip"], self.cache_dir / "stimuli" / source_sha)
+        target = load_assembly(self._fetch_ref(source.public_assembly or source.assembly)["netcdf"])
+        features, _info, source_key = self.model_activations(lease, source, table, source_sha, reporter)
+        return commitment_data(source, table, target, features), source_key
 
     def model_activations(self, lease: JobLease, spec: BenchmarkSpec, table, stimulus_sha: str,
                           reporter: JobReporter) -> tuple[dict[str, np.ndarray], dict, ActivationsKey]:

@@ -7,10 +7,10 @@ from cortexscore.benchmarks.spec import BenchmarkSpec, DataRef, FileRef
 from cortexscore.models.commitment import LayerCommitments
 
 
-def synthetic_specs(tmp_path, n_stimuli=120):
+def synthetic_specs(tmp_path, n_stimuli=400):
     table, _images, assembly = synthetic.generate(tmp_path / "synthetic")
-    table = table.groupby("split", group_keys=False).apply(
-        lambda rows: rows.head(round(len(rows) * n_stimuli / len(table)))).sort_index()
+    keep = [index for _, rows in table.groupby("split") for index in rows.index[:round(len(rows) * n_stimuli / len(table))]]
+    table = table.loc[sorted(keep)]  # the public/private split kept, at the same proportions
     assembly = assembly.isel(presentation=assembly["stimulus_id"].isin(table["stimulus_id"]).values)
     file = FileRef(key="k", sha256="a" * 64, size=1)
     refs = {"stimulus_set": DataRef(identifier="set", version=1, files={"zip": file}),
@@ -40,6 +40,9 @@ def test_a_second_benchmark_of_the_region_reuses_the_commitment_and_scores_the_s
         assert reused.layer == fresh.layer
         assert reused.provenance["layer_scores"] == fresh.provenance["layer_scores"]
         assert reused.raw == fresh.raw and reused.provenance["selection_metric"] == "pls"
+        selection = reused.provenance["layer_selection"]
+        assert selection["benchmark"] in {spec.ref for spec in specs} and selection["overlap_with_scored_stimuli"] == 0
+        assert selection["stimuli"] == (table["split"] == "public").sum()
     # The search is persisted: a later process (the scorer's next job) starts from the file.
     assert LayerCommitments(tmp_path / "commitments.json").get(
         next(iter(commitments._entries))) == (shared[0].layer, shared[0].provenance["layer_scores"])

@@ -62,20 +62,38 @@ def test_a_model_that_answers_like_one_subject_has_error_consistency_1_with_that
     assert 0 < result.raw < 1 and 0 <= result.ceiled <= 1 and result.layer == "logits"
 
 
-def test_rsa_commits_the_layer_whose_rdm_matches_and_scores_it_1():
+def test_rsa_commits_the_layer_on_the_public_half_and_scores_it_on_the_private_half():
     rng = np.random.default_rng(0)
     ids = [f"im{i:02d}" for i in range(40)]
     good = rng.normal(size=(40, 30))
     target = matrix_assembly(np.stack([rdm(good)] * 2), ids, ["s1", "s2"], [1, 2], identifier="t",
                              stimulus_set_identifier="s", kind="rdm")
     shuffled = np.random.default_rng(1).permutation(40)  # the table's row order differs from the target's
+    stimuli = table(ids).assign(split=["public"] * 20 + ["private"] * 20)
     result = score_rsa_matrices(
-        spec(scoring="rsa_matrices", metric="rdm", convention="r_over_ceiling",
+        spec(scoring="rsa_matrices", metric="rdm", convention="r_over_ceiling", commits_region=True,
              metric_options={"stratification_coord": "category"}),
-        target, table(ids).iloc[shuffled].reset_index(drop=True),
+        target, stimuli.iloc[shuffled].reset_index(drop=True),
         {"noise": rng.normal(size=(40, 30)), "good": good[shuffled]}, log=lambda _: None)
     assert result.layer == "good" and result.raw == pytest.approx(1.0) and result.ceiled == pytest.approx(1.0)
     assert len(result.provenance["per_split"]) == 10
+    selection = result.provenance["layer_selection"]
+    assert (selection["stimuli"], selection["overlap_with_scored_stimuli"], result.provenance["scoring_stimuli"]) \
+        == (20, 0, 20)
+
+
+def test_a_benchmark_without_commitment_data_refuses_to_choose_on_its_scored_stimuli():
+    ids = [f"im{i:02d}" for i in range(12)]
+    features = np.random.default_rng(0).normal(size=(12, 5))
+    target = matrix_assembly(np.stack([rdm(features)] * 2), ids, ["s1", "s2"], [1, 2], identifier="t",
+                             stimulus_set_identifier="s", kind="rdm")
+    benchmark = spec(scoring="rsa_matrices", metric="rdm", convention="r_over_ceiling",
+                     metric_options={"stratification_coord": None})
+    with pytest.raises(ValueError, match="no commitment data for region None was given"):
+        score_rsa_matrices(benchmark, target, table(ids), {"layer": features}, log=lambda _: None)
+    result = score_rsa_matrices(benchmark, target, table(ids), {"layer": features}, log=lambda _: None,
+                                region_layer_map={None: "layer"})
+    assert result.provenance["layer_selection"]["user_given"] and result.raw == pytest.approx(1.0)
 
 
 def test_rdm_subject_ceiling_averages_sessions_per_subject():
@@ -103,7 +121,8 @@ def test_coggan_uses_every_off_diagonal_entry_of_asymmetric_subject_matrices():
     target = matrix_assembly(np.stack(asymmetric), ids, ["s1", "s2", "s3"], [1] * 3, identifier="t",
                              stimulus_set_identifier="s", kind="rsm")
     benchmark = spec(scoring="coggan_rsa", metric="rsm_pearson_offdiagonal", convention="legacy_r_over_ceiling_squared")
-    result = score_coggan(benchmark, target, table(ids), {"layer": features}, log=lambda _: None)
+    result = score_coggan(benchmark, target, table(ids), {"layer": features}, log=lambda _: None,
+                          region_layer_map={None: "layer"})
     upper_only = np.corrcoef(reference[np.triu_indices(24, k=1)], asymmetric[0][np.triu_indices(24, k=1)])[0, 1]
     assert upper_only == pytest.approx(1.0) and 0.1 < result.raw < 0.9
     assert result.ceiled == pytest.approx((result.raw / float(coggan_ceiling(target))) ** 2)
