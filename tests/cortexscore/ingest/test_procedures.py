@@ -135,3 +135,20 @@ def test_coggan_model_rsm_needs_units_that_pass_the_selection():
         model_rsm(centred)
     with pytest.raises(ValueError, match="conditions 2 have the same response on every selected unit"):
         model_rsm(np.array([[10.0, 12.0], [12.0, 10.0], [11.0, 11.0]]))
+
+
+def test_coggan_v1_chooses_its_layer_inside_the_cross_validation_on_train_halves_only():
+    rng = np.random.default_rng(0)
+    ids = [f"{name}_{part}" for name in "abcdefgh" for part in ("complete", "lower", "upper")]
+    good = np.concatenate([rng.normal(size=(24, 50)), 20 + rng.normal(size=(24, 5))], axis=1)
+    noise = np.concatenate([rng.normal(size=(24, 50)), 20 + rng.normal(size=(24, 5))], axis=1)
+    subjects = np.stack([model_rsm(good) + 0.3 * rng.normal(size=(24, 24)) for _ in range(3)])
+    target = matrix_assembly(subjects, ids, ["s1", "s2", "s3"], [1] * 3, identifier="t",
+                             stimulus_set_identifier="s", kind="rsm")
+    benchmark = spec(scoring="coggan_rsa", metric="rsm_pearson_offdiagonal", region="V1",
+                     convention="legacy_r_over_ceiling_squared", layer_selection="nested_cv")
+    result = score_coggan(benchmark, target, table(ids), {"noise": noise, "good": good}, log=lambda _: None)
+    selection = result.provenance["layer_selection"]
+    assert result.layer == "good" and selection["method"] == "nested_cv" and selection["stimuli"] == 12
+    assert selection["overlap_with_scored_stimuli"] == 0 and set(selection["per_split_layers"]) == {"good"}
+    assert len(result.provenance["per_split"]) == 10 and 0.5 < result.raw < 1
