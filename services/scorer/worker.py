@@ -235,7 +235,8 @@ class Worker:
         features, model_info, key = self.model_activations(lease, spec, table, stimulus_sha, reporter)
         ceiling = Score(spec.ceiling.value, spec.ceiling.error) if spec.ceiling else None
         region_layer_map = model_info.get("region_layer_map") or {}
-        commitment, commitment_key = self.region_commitment(lease, spec, reporter, region_layer_map)
+        commitment, commitment_key = self.region_commitment(lease, spec, reporter, region_layer_map,
+                                                            (table, features, key))
         # Benchmarks of one region share its layer search, across jobs: kept beside the activations it ran on.
         commitments = LayerCommitments(self.cache_dir / "commitments" / f"{(commitment_key or key).digest()}.json")
         result = score_activations(spec, assembly, table, features, ceiling=ceiling, log=reporter.log,
@@ -250,7 +251,7 @@ class Worker:
                 "layer": result.layer, "region": result.region, "provenance": provenance})
 
     def region_commitment(self, lease: JobLease, spec: BenchmarkSpec, reporter: JobReporter,
-                          region_layer_map: dict) -> tuple[CommitmentData | None, ActivationsKey | None]:
+                          region_layer_map: dict, loaded: tuple) -> tuple[CommitmentData | None, ActivationsKey | None]:
         """The region's commitment data with the model's activations on it, and those activations' key.
 
         (None, None) where the benchmark needs none, or provides its region's commitment data itself (its own
@@ -264,11 +265,15 @@ class Worker:
         if source is None or source.identifier == spec.identifier:
             return None, None
         reporter.log(f"[platform] region {spec.region} commits its layer on the public split of {source.ref}")
-        stimulus_files = self._fetch_ref(source.stimulus_set)
-        source_sha = source.stimulus_set.files["zip"].sha256
-        table = load_stimulus_set(stimulus_files["csv"], stimulus_files["zip"], self.cache_dir / "stimuli" / source_sha)
         target = load_assembly(self._fetch_ref(source.public_assembly or source.assembly)["netcdf"])
-        features, _info, source_key = self.model_activations(lease, source, table, source_sha, reporter)
+        source_sha = source.stimulus_set.files["zip"].sha256
+        if (source_sha, source.visual_degrees) == (spec.stimulus_set.files["zip"].sha256, spec.visual_degrees):
+            table, features, source_key = loaded  # the same images, placed the same: this job's activations
+        else:
+            stimulus_files = self._fetch_ref(source.stimulus_set)
+            table = load_stimulus_set(stimulus_files["csv"], stimulus_files["zip"],
+                                      self.cache_dir / "stimuli" / source_sha)
+            features, _info, source_key = self.model_activations(lease, source, table, source_sha, reporter)
         return commitment_data(source, table, target, features), source_key
 
     def model_activations(self, lease: JobLease, spec: BenchmarkSpec, table, stimulus_sha: str,
