@@ -135,3 +135,36 @@ def test_unbiased_cka_adds_1e_12_to_its_denominator(tmp_path):
                                           "target": {"values": "trials", **description}})
     ours = load_metric("cka")(assembly(source, ids), assembly(target, ids))
     assert ours.value == pytest.approx(expected, rel=1e-9)
+
+
+def test_i2n_takes_brain_score_trial_assemblies_as_they_are(tmp_path):
+    """Brain-Score's 2-way trials name the truth and the distractor ``sample_obj`` and ``dist_obj``."""
+    rng = np.random.default_rng(6)
+    labels = np.array(["bear", "car", "dog", "elephant"])
+    images = np.array([f"im{i:02d}" for i in range(24)])
+    truth = np.repeat(labels, 6)
+    probabilities = rng.dirichlet(np.ones(4), size=24)
+    trial_image, sample_obj, dist_obj, choice = [], [], [], []
+    for index, image in enumerate(images):
+        for _ in range(30):
+            distractor = rng.choice(labels[labels != truth[index]])
+            p_truth = probabilities[index, labels == truth[index]][0]
+            p_distractor = probabilities[index, labels == distractor][0]
+            picked = truth[index] if rng.random() < (p_truth + 0.2) / (p_truth + p_distractor + 0.2) else distractor
+            trial_image.append(image), sample_obj.append(truth[index]), dist_obj.append(distractor)
+            choice.append(picked)
+    case = dict(probabilities=probabilities, images=images, labels=labels, trial_image=np.array(trial_image),
+                sample_obj=np.array(sample_obj), dist_obj=np.array(dist_obj), choice=np.array(choice))
+    np.savez(tmp_path / "case.npz", **case)
+    subprocess.run([str(REFERENCE_PYTHON), str(Path(__file__).with_name("reference_i2n_driver.py")),
+                    str(tmp_path / "case.npz"), str(tmp_path / "out.json")], check=True, timeout=300,
+                   capture_output=True)
+    expected = json.loads((tmp_path / "out.json").read_text())
+    source = xr.DataArray(probabilities, dims=("presentation", "choice"),
+                          coords={"stimulus_id": ("presentation", images), "choice": labels})
+    trials = xr.DataArray(case["choice"], dims="presentation", coords={  # Brain-Score's coordinates, unchanged
+        "stimulus_id": ("presentation", case["trial_image"]), "sample_obj": ("presentation", case["sample_obj"]),
+        "dist_obj": ("presentation", case["dist_obj"])})
+    ours = load_metric("i2n")(source, trials)
+    assert ours.attrs["raw_per_split"].mean() == pytest.approx(expected["raw"], abs=1e-9)
+    assert ours.attrs["ceiling_per_split"].mean() == pytest.approx(expected["ceiling"], abs=1e-9)

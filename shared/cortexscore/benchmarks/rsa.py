@@ -11,7 +11,7 @@ of the strict upper triangles, the mean over subjects, ordered by
 ``stimulus_id``. The stimuli are split in halves stratified on category: the
 public half is the IT region's commitment data (the monkey benchmark provides
 it), the private half gives the score, by the cross-validated variant, 10
-(stratified) splits that each evaluate 90% of the private stimuli, with the
+(stratified) splits that each evaluate ``test_size`` (Kriegeskorte2008: 85%) of the private stimuli, with the
 region's committed layer.
 """
 from __future__ import annotations
@@ -124,7 +124,7 @@ def score_rsa_matrices(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.
                        layer_features: dict[str, np.ndarray], ceiling: Score | None = None,
                        log: Callable[[str], None] = print, commitments: LayerCommitments | None = None,
                        commitment=None, region_layer_map: dict | None = None) -> BenchmarkResult:
-    """Score the region's committed layer against the subjects' RDMs on 10 splits of 90% of the private stimuli."""
+    """Score the region's committed layer against the subjects' RDMs on 10 splits of the private stimuli."""
     from cortexscore.benchmarks.commitment import choose_layer, commitment_data
 
     scored = scored_stimuli(stimuli)

@@ -279,7 +279,7 @@ class I2n:
             halves = [i2_dprime(self.human_rates(human.iloc[part], images, labels), image_truth)
                       for part in (order[:len(order) // 2], order[len(order) // 2:])]
             raw.append(_masked_pearson(model, halves[0]))
-            ceilings.append(_masked_pearson(halves[1], halves[0]))
+            ceilings.append(_masked_pearson(halves[1], halves[0], skipna=True))
         raw, ceilings = np.array(raw), np.array(ceilings)
         if not (ceilings > 0).all():
             raise ValueError(f"The two halves of the human trials do not agree (r = {ceilings.round(3).tolist()}), so "
@@ -290,9 +290,13 @@ class I2n:
                                 labels=labels, n_images=len(images)))
 
 
-def _masked_pearson(source: np.ndarray, target: np.ndarray) -> float:
-    """Pearson r over the entries where the target (human) d' exists."""
-    shared = ~np.isnan(target)
+def _masked_pearson(source: np.ndarray, target: np.ndarray, skipna: bool = False) -> float:
+    """Pearson r over the entries where the target (human) d' exists (``skipna``: where both exist).
+
+    The split-half ceiling skips the entries one half lacks (an image and distractor offered only in the other
+    half), as Brain-Score's ceiling does; a model must have a d' wherever the humans do.
+    """
+    shared = ~np.isnan(target) & (~np.isnan(source) if skipna else True)
     if np.isnan(source[shared]).any():
         raise ValueError("The model d' is undefined where human data exists; check the model's probabilities.")
     return float(pearson_columns(source[shared][:, None], target[shared][:, None])[0])
