@@ -47,7 +47,11 @@ def _select(assembly: xr.DataArray, stimulus_ids: np.ndarray) -> xr.DataArray:
 
 
 def compute_ceiling(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.DataFrame) -> Score:
-    """The benchmark's ceiling on the stimuli that give the score."""
+    """The benchmark's ceiling on the stimuli that give the score; the catalogue's where the data allow none."""
+    if spec.ceiling_method in (None, "none"):
+        if spec.ceiling is None:
+            raise ValueError(f"{spec.identifier} has no ceiling method and the catalogue gives no ceiling")
+        return Score(spec.ceiling.value, spec.ceiling.error, attrs={"method": spec.ceiling.method})
     _, scoring_ids = split_stimuli(stimuli)
     return load_ceiling(spec.ceiling_method)(_select(assembly, scoring_ids))
 
