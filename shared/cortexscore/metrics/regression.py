@@ -26,7 +26,7 @@ import xarray as xr
 from cortexscore.metrics._assembly import (
     DEFAULT_STRATIFICATION, SourceRows, center_gram, centred_rank, check_not_constant, check_same_stimuli,
     make_splits, neuroid_ids, pearson_columns, prepare_source, prepare_target, stratification_labels,
-    stratification_used, _describe,
+    stratification_used,
 )
 from cortexscore.metrics._pls import kernel_pls_predict_splits
 from cortexscore.score import Score
