@@ -6,8 +6,9 @@ store, the model's activations per stimulus set, the region's layer committed on
 :func:`cortexscore.benchmarks.scoring.score_activations`. Used for the reference numbers in
 docs/benchmarks.md and by tests/e2e/test_science.py.
 
-Usage: python tools/science_table.py SUBMISSION_FOLDER [--store DIR] [--mirror DIR]
-(without --store, the mirror is ingested into a temporary store first).
+Usage: python tools/science_table.py SUBMISSION_FOLDER [--store DIR] [--mirror DIR] [--synthetic]
+[--benchmarks ID ...] (without --store, the mirror is ingested into a temporary store first; --synthetic adds
+the store service's generated benchmarks, which needs services/ on PYTHONPATH).
 """
 from __future__ import annotations
 
@@ -80,10 +81,11 @@ class Data:
         return self.features[key]
 
 
-def score_submission(store, root: Path, work: Path, models: list[str] | None = None, log=lambda _line: None
-                     ) -> list[dict]:
+def score_submission(store, root: Path, work: Path, models: list[str] | None = None, log=lambda _line: None,
+                     benchmarks: list[str] | None = None) -> list[dict]:
     """One row per (model, benchmark): model, benchmark, version, region, kind, leaderboard, raw, ceiling,
-    ceiled, layer and the layer_selection provenance."""
+    ceiled, layer and the layer_selection provenance. ``benchmarks`` limits the benchmarks scored (the whole
+    catalogue still names each region's commitment data)."""
     submission = load_submission(root)
     specs = catalogue(store)
     data = Data(store, work)
@@ -93,6 +95,8 @@ def score_submission(store, root: Path, work: Path, models: list[str] | None = N
         region_layer_map = dict(getattr(model, "region_layer_map", None) or {})
         searches: dict[str, LayerCommitments] = {}
         for spec in specs:
+            if benchmarks is not None and spec.identifier not in benchmarks:
+                continue
             features = data.activations(model, name, spec)
             commitment, source = None, commitment_source(spec, specs) if spec.region not in region_layer_map else None
             if source is not None and source.identifier != spec.identifier:
@@ -142,6 +146,8 @@ def main() -> None:
     parser.add_argument("submission", type=Path)
     parser.add_argument("--store", type=Path)
     parser.add_argument("--mirror", type=Path)
+    parser.add_argument("--benchmarks", nargs="*", help="only these (default: every benchmark of the store)")
+    parser.add_argument("--synthetic", action="store_true", help="add the synthetic benchmarks to the store")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.store is None:
@@ -149,7 +155,12 @@ def main() -> None:
 
             args.store = Path(tmp) / "store"
             ingest_all(FilesystemStore(args.store), args.mirror or DEFAULT_MIRROR, print)
-        rows = score_submission(FilesystemStore(args.store), args.submission, Path(tmp) / "work", log=print)
+        if args.synthetic:
+            from benchmark_store.synthetic import ensure_synthetic
+
+            ensure_synthetic(FilesystemStore(args.store))
+        rows = score_submission(FilesystemStore(args.store), args.submission, Path(tmp) / "work", log=print,
+                                benchmarks=args.benchmarks)
     print(markdown(rows))
 
 
