@@ -66,8 +66,10 @@ def run(request: dict) -> dict:
         # The parent copies and checks this file; it reads nothing else the child names.
         write_entry(out_dir / activations_file(index), {layer: features[layer] for layer in layers})
     _check_no_processes_left()
+    committed = getattr(model, "region_layer_map", None) or {}
     return {"layers": layers, "visual_degrees": float(model.visual_degrees()),
-            "bibtex": submission.bibtex(request["model"])}
+            "bibtex": submission.bibtex(request["model"]),
+            "region_layer_map": {str(region): str(layer) for region, layer in dict(committed).items()}}
 
 
 def _check_no_processes_left() -> None:

@@ -17,6 +17,7 @@ import httpx
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from cortexscore.benchmarks.commitment import CommitmentData, commitment_data, commitment_source
 from cortexscore.benchmarks.scoring import procedure, score_activations
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.data import load_assembly, load_stimulus_set
@@ -66,6 +67,8 @@ class ChildResult(BaseModel):
     layers: list[str] = Field(min_length=1, max_length=MAX_LAYERS)
     visual_degrees: float = Field(gt=0, le=360, allow_inf_nan=False)
     bibtex: str
+    # Layers the submission commits itself (Brain-Score's region_layer_map); each must be a candidate layer.
+    region_layer_map: dict[str, str] = Field(default_factory=dict, max_length=64)
 
 
 def _cpu_seconds() -> float:
@@ -286,10 +289,15 @@ class Worker:
         getattr(reporter, "usage", {}).update(layer_count=len(features), activation_sizes={
             layer: int(np.prod(values.shape[1:])) for layer, values in features.items()})
         ceiling = Score(spec.ceiling.value, spec.ceiling.error) if spec.ceiling else None
-        # Benchmarks of one region on these activations share its layer search, across jobs.
-        commitments = LayerCommitments(self.cache_dir / "commitments" / f"{key.digest()}.json", signer=self.signer)
+        region_layer_map = model_info.get("region_layer_map") or {}
+        commitment, commitment_key = self.region_commitment(lease, spec, reporter, region_layer_map,
+                                                            (table, features, key))
+        # Benchmarks of one region share its layer search, across jobs: kept beside the activations it ran on.
+        commitments = LayerCommitments(self.cache_dir / "commitments" / f"{(commitment_key or key).digest()}.json",
+                                       signer=self.signer)
         result = score_activations(spec, assembly, table, features, ceiling=ceiling, log=reporter.log,
-                                   commitments=commitments)
+                                   commitments=commitments, commitment=commitment,
+                                   region_layer_map=region_layer_map)
         provenance = {**result.provenance, "zip_sha256": lease.zip_sha256, "bibtex": model_info["bibtex"],
                       "environment": model_info.get("environment", {}),
                       "model_visual_degrees": model_info["visual_degrees"],
@@ -298,6 +306,32 @@ class Worker:
         return json_safe({"raw": result.raw, "error": result.error, "ceiling": result.ceiling,
                 "ceiling_error": result.ceiling_error, "ceiled": result.ceiled, "convention": result.convention,
                 "layer": result.layer, "region": result.region, "provenance": provenance})
+
+    def region_commitment(self, lease: JobLease, spec: BenchmarkSpec, reporter: JobReporter,
+                          region_layer_map: dict, loaded: tuple) -> tuple[CommitmentData | None, ActivationsKey | None]:
+        """The region's commitment data with the model's activations on it, and those activations' key.
+
+        (None, None) where the benchmark needs none, or provides its region's commitment data itself (its own
+        public split then commits the layer).
+        """
+        if spec.kind != "neural" or spec.region in region_layer_map:
+            return None, None
+        response = self.store.get("/benchmarks")
+        response.raise_for_status()
+        source = commitment_source(spec, [BenchmarkSpec.model_validate(entry) for entry in response.json()])
+        if source is None or source.identifier == spec.identifier:
+            return None, None
+        reporter.log(f"[platform] region {spec.region} commits its layer on the public split of {source.ref}")
+        target = load_assembly(self._fetch_ref(source.public_assembly or source.assembly)["netcdf"])
+        source_sha = source.stimulus_set.files["zip"].sha256
+        if (source_sha, source.visual_degrees) == (spec.stimulus_set.files["zip"].sha256, spec.visual_degrees):
+            table, features, source_key = loaded  # the same images, placed the same: this job's activations
+        else:
+            stimulus_files = self._fetch_ref(source.stimulus_set)
+            table = load_stimulus_set(stimulus_files["csv"], stimulus_files["zip"],
+                                      self.cache_dir / "stimuli" / source_sha)
+            features, _info, source_key = self.model_activations(lease, source, table, source_sha, reporter)
+        return commitment_data(source, table, target, features), source_key
 
     def model_activations(self, lease: JobLease, spec: BenchmarkSpec, table, stimulus_sha: str,
                           reporter: JobReporter) -> tuple[dict[str, np.ndarray], dict, ActivationsKey]:

@@ -524,6 +524,9 @@ class PublicBenchmark:
     spec: object
     stimuli: object
     assembly: object
+    # The benchmark whose public split commits the region's layer (None: none needed, or generated locally),
+    # with its public stimuli and responses.
+    commitment: "PublicBenchmark | None" = None
 
 
 def _download(client, key: str, sha256: str, cache_dir: Path, suffix: str) -> Path:
@@ -544,27 +547,65 @@ def _download(client, key: str, sha256: str, cache_dir: Path, suffix: str) -> Pa
     return partial.replace(target)
 
 
+def _fetch_spec(client, identifier: str, store_url: str):
+    from cortexscore.benchmarks.spec import BenchmarkSpec
+
+    response = client.get(f"/benchmarks/{identifier}")
+    if response.status_code == 404:
+        raise LookupError(f"the benchmark store at {store_url} has no benchmark {identifier!r}")
+    response.raise_for_status()
+    return BenchmarkSpec.model_validate(response.json())
+
+
+def _fetch_public_data(client, spec, cache_dir: Path):
+    """A benchmark's stimulus table and its public responses (the public split's own file when the assembly is
+    private)."""
+    from cortexscore.data import load_assembly, load_stimulus_set
+
+    assembly_ref = spec.assembly if spec.assembly.access == "public" else spec.public_assembly
+    refs = {"stimulus_set": spec.stimulus_set, "assembly": assembly_ref}
+    private = [name for name, ref in refs.items() if ref is None or ref.access != "public"]
+    if private:
+        raise ValueError(f"{spec.identifier}'s {' and '.join(private)} are private and it has no public split "
+                         "to score locally")
+    files = {name: {role: _download(client, file.key, file.sha256, cache_dir, Path(file.key).suffix)
+                    for role, file in ref.files.items()} for name, ref in refs.items()}
+    stimuli = load_stimulus_set(files["stimulus_set"]["csv"], files["stimulus_set"]["zip"],
+                                cache_dir / "stimuli" / spec.stimulus_set.files["zip"].sha256)
+    return stimuli, load_assembly(files["assembly"]["netcdf"])
+
+
+def _public_split(stimuli, assembly):
+    """Only the public split's stimuli and responses (everything when there is no split)."""
+    from cortexscore.benchmarks.rsa import MATRIX_DIMS, restrict_matrices
+
+    if "split" not in stimuli.columns:
+        return stimuli, assembly
+    stimuli = stimuli[stimuli["split"] == "public"].drop(columns="split").reset_index(drop=True)
+    if tuple(assembly.dims) == MATRIX_DIMS:
+        return stimuli, restrict_matrices(assembly, stimuli["stimulus_id"])
+    return stimuli, assembly.isel(presentation=assembly["stimulus_id"].isin(stimuli["stimulus_id"]).values)
+
+
 def _fetch_benchmark(identifier: str, store_url: str, cache_dir: Path):
     import httpx
 
+    from cortexscore.benchmarks.commitment import commitment_source
     from cortexscore.benchmarks.spec import BenchmarkSpec
-    from cortexscore.data import load_assembly, load_stimulus_set
 
     with httpx.Client(base_url=store_url, timeout=120) as client:
-        response = client.get(f"/benchmarks/{identifier}")
-        if response.status_code == 404:
-            raise LookupError(f"the benchmark store at {store_url} has no benchmark {identifier!r}")
-        response.raise_for_status()
-        spec = BenchmarkSpec.model_validate(response.json())
-        refs = {"stimulus_set": spec.stimulus_set, "assembly": spec.assembly}
-        private = [name for name, ref in refs.items() if ref.access != "public"]
-        if private:
-            raise ValueError(f"{identifier}'s {' and '.join(private)} are private; local scoring uses public data only")
-        files = {name: {role: _download(client, file.key, file.sha256, cache_dir, Path(file.key).suffix)
-                        for role, file in ref.files.items()} for name, ref in refs.items()}
-    stimuli = load_stimulus_set(files["stimulus_set"]["csv"], files["stimulus_set"]["zip"],
-                                cache_dir / "stimuli" / spec.stimulus_set.files["zip"].sha256)
-    return spec, stimuli, load_assembly(files["assembly"]["netcdf"])
+        spec = _fetch_spec(client, identifier, store_url)
+        stimuli, assembly = _public_split(*_fetch_public_data(client, spec, cache_dir))
+        commitment = None
+        if spec.kind == "neural":
+            response = client.get("/benchmarks")
+            response.raise_for_status()
+            source = commitment_source(spec, [BenchmarkSpec.model_validate(entry) for entry in response.json()])
+            if source is not None:
+                source_stimuli, source_assembly = (stimuli, assembly) if source.identifier == spec.identifier \
+                    else _public_split(*_fetch_public_data(client, source, cache_dir))
+                commitment = PublicBenchmark(source, source_stimuli, source_assembly)
+    return spec, stimuli, assembly, commitment
 
 
 def _generate_synthetic(cache_dir: Path):
@@ -579,32 +620,48 @@ def _generate_synthetic(cache_dir: Path):
 
 
 def load_public_benchmark(identifier: str, *, store_url: str, cache_dir: Path, log=print) -> PublicBenchmark:
-    """A benchmark's public stimuli and recordings: from the store, or generated here for the synthetic one."""
+    """A benchmark's public stimuli and recordings, and its region's commitment data: from the store, or generated
+    here for the synthetic one."""
     import httpx
 
     from cortexscore.benchmarks import synthetic
 
+    commitment = None
     try:
-        spec, stimuli, assembly = _fetch_benchmark(identifier, store_url, cache_dir)
+        spec, stimuli, assembly, commitment = _fetch_benchmark(identifier, store_url, cache_dir)
     except httpx.HTTPError as error:
         if identifier != synthetic.IDENTIFIER:
             raise LookupError(f"cannot reach the benchmark store at {store_url} ({error}); start the platform or "
                               "set --store-url") from None
         log(f"the store at {store_url} does not answer; generating {identifier} locally")
         spec, stimuli, assembly = _generate_synthetic(cache_dir)
-    if "split" in stimuli.columns:
-        # Only the public split: the procedure then selects the layer and scores on the same public stimuli.
-        stimuli = stimuli[stimuli["split"] == "public"].drop(columns="split").reset_index(drop=True)
-        assembly = assembly.isel(presentation=assembly["stimulus_id"].isin(stimuli["stimulus_id"]).values)
-    return PublicBenchmark(spec, stimuli, assembly)
+        stimuli, assembly = _public_split(stimuli, assembly)
+        commitment = PublicBenchmark(spec, stimuli, assembly)
+    return PublicBenchmark(spec, stimuli, assembly, commitment)
+
+
+def _activations(model, identifier: str, stimuli, visual_degrees: float, layers, workdir: Path, batch_size: int,
+                 progress, name: str):
+    from cortexscore.models.placement import place_images
+
+    placed = place_images(list(stimuli["image_path"]), workdir / "placed" / identifier / name,
+                          model.visual_degrees(), visual_degrees)
+    return model.activations([str(image) for image in placed], layers, batch_size=batch_size,
+                             progress=lambda done, total=len(placed): progress(identifier, done, total))
 
 
 def score_locally(path: Path, data: PublicBenchmark, workdir: Path, *, model_name: str | None, batch_size: int,
                   progress, log) -> dict:
-    """Score each model of a submission on ``data`` in this process, as the scorer does in its sandbox."""
+    """Score each model of a submission on ``data`` in this process, as the scorer does in its sandbox.
+
+    The layer of a neural benchmark is the one the submission commits for the region, else the best on the
+    region's commitment data (public), as on the platform. When that data is the benchmark's own public split,
+    the layer is chosen on the stimuli it is scored on: ``layer_selection.overlap_with_scored_stimuli`` says so,
+    and such a local score is optimistic (the platform scores the private split).
+    """
+    from cortexscore.benchmarks.commitment import commitment_data
     from cortexscore.benchmarks.scoring import procedure, score_activations
     from cortexscore.models.check import submission_root
-    from cortexscore.models.placement import place_images
     from cortexscore.models.submission import load_submission
 
     submission = load_submission(submission_root(path, workdir / "submission"))
@@ -613,12 +670,18 @@ def score_locally(path: Path, data: PublicBenchmark, workdir: Path, *, model_nam
     for identifier in identifiers:
         model = submission.brain_model(identifier)
         layers = ["logits"] if procedure(data.spec).layers == "logits" else list(model.layers)
-        placed = place_images(list(data.stimuli["image_path"]), workdir / "placed" / identifier,
-                              model.visual_degrees(), data.spec.visual_degrees)
-        features = model.activations([str(image) for image in placed], layers, batch_size=batch_size,
-                                     progress=lambda done, total=len(placed): progress(identifier, done, total))
+        features = _activations(model, identifier, data.stimuli, data.spec.visual_degrees, layers, workdir,
+                                batch_size, progress, "benchmark")
+        region_layer_map = dict(getattr(model, "region_layer_map", None) or {})
+        commitment = None
+        if data.commitment is not None and data.spec.region not in region_layer_map:
+            source = data.commitment
+            source_features = features if source.spec.identifier == data.spec.identifier else _activations(
+                model, identifier, source.stimuli, source.spec.visual_degrees, layers, workdir, batch_size,
+                progress, "commitment")
+            commitment = commitment_data(source.spec, source.stimuli, source.assembly, source_features)
         results[identifier] = score_activations(data.spec, data.assembly, data.stimuli, features, ceiling=None,
-                                                log=log)
+                                                log=log, commitment=commitment, region_layer_map=region_layer_map)
     return results
 
 
@@ -662,6 +725,13 @@ def score(
         table.add_row(identifier, _number(result.ceiled), _number(result.raw), _number(result.ceiling),
                       _number(result.error), result.layer or "—")
     console.print(table)
+    for identifier, result in results.items():
+        selection = result.provenance.get("layer_selection")
+        if selection:
+            chosen_on = "your region_layer_map" if selection["user_given"] else \
+                f"{selection['benchmark']} ({selection['stimuli']} stimuli)"
+            console.print(f"{identifier}: layer {result.layer} chosen on {chosen_on}; overlap with the scored "
+                          f"stimuli: {selection['overlap_with_scored_stimuli']}", highlight=False)
 
 
 @app.command()

@@ -15,10 +15,11 @@ Where the two differ by design, the cases avoid it:
 - When a stimulus has no trial at all in one half of the repetitions, the reference's Pearson r is NaN for
   every neuroid, and its NaN-skipping median (xarray) and mean silently drop that split; we raise a
   ValueError instead, so the structured case drops at most one repetition per stimulus.
-- Brain-Score's regression metrics stratify on 'object_name' by default, even when the benchmark names no
-  coordinate; we stratify only when asked, so the driver passes stratification_coord explicitly.
-- Brain-Score's rdm and cka return no error; ours report the per-subject standard error for rdm (0 with one
-  subject) and 0 for cka, so only the values are compared for those two.
+- Brain-Score's regression metrics stratify on 'object_name' by default and fail when it is absent; ours
+  stratify on it by default too but fall back to plain splits (recorded in attrs) when it is absent, so the
+  driver passes stratification_coord explicitly. test_reference_edges.py checks the defaults themselves.
+- Brain-Score's rdm and cka return no error; ours report 0 for both (rdm pools all neuroids into one RDM,
+  as Brain-Score's does), so only the values are compared for those two.
 """
 from __future__ import annotations
 

@@ -10,12 +10,17 @@ is the leave-one-subject-out lower bound; ceiled = (raw / ceiling)**2 (the
 ``legacy_r_over_ceiling_squared`` convention), as the reference computes it.
 
 The target assembly is a matrix assembly (:func:`cortexscore.benchmarks.rsa.matrix_assembly`).
-With only 24 stimuli there is no public/private split: the committed layer is
-the best on all stimuli.
+With only 24 stimuli there is no public/private split. V4 and IT score the
+layer their region committed on other data (Bashivan2019's and Kriegeskorte2008's
+public splits). V1 and V2 have no other primate data, so their layer is chosen
+inside the cross-validation (``layer_selection='nested_cv'``,
+:func:`score_nested`): 10 splits of the stimuli in halves stratified on
+``object_name``; on each, the best layer on the train half is scored on the
+test half, and the ceiling is the same leave-one-subject-out bound on the same
+test halves (:func:`nested_ceiling`).
 """
 from __future__ import annotations
 
-import time
 from typing import Callable
 
 import numpy as np
@@ -25,11 +30,13 @@ import xarray as xr
 from cortexscore.benchmarks.rsa import subject_matrices
 from cortexscore.benchmarks.scoring import BenchmarkResult, ceiled_result, mean_score, register
 from cortexscore.benchmarks.spec import BenchmarkSpec
-from cortexscore.metrics._assembly import pearson_columns
-from cortexscore.models.commitment import select_layer
+from cortexscore.metrics._assembly import make_splits, pearson_columns
+from cortexscore.models.commitment import LayerCommitments, select_layer
 from cortexscore.score import Score
 
 SELECTION_THRESHOLD = 3.1
+# The nested cross-validation of V1 and V2: halves of the stimuli, stratified on the object.
+NESTED_SPLITS = dict(splits=10, train_size=0.5, random_state=1)
 
 
 def off_diagonal(matrices: np.ndarray) -> np.ndarray:
@@ -92,32 +99,101 @@ def coggan_ceiling(assembly: xr.DataArray) -> Score:
                       n_stimuli=int(rsms.shape[1]))
 
 
-@register("coggan_rsa")
+def nested_splits(ids: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The nested cross-validation's splits of the sorted stimulus ids, stratified on the object (the id's prefix).
+
+    >>> ids = np.array([f"{name}_{part}" for name in "abcdefgh" for part in ("complete", "lower", "upper")])
+    >>> [(len(train), len(test)) for train, test in nested_splits(ids)][:2]
+    [(12, 12), (12, 12)]
+    """
+    objects = np.array([str(stimulus).split("_")[0] for stimulus in ids])
+    return make_splits(len(ids), **NESTED_SPLITS, stratification=objects, minimum=2)
+
+
+def nested_ceiling(assembly: xr.DataArray) -> Score:
+    """The leave-one-subject-out ceiling averaged over the test halves of :func:`nested_splits`."""
+    ids, names, rsms = subject_matrices(assembly)
+    if len(names) < 2:
+        raise ValueError(f"the leave-one-subject-out ceiling needs at least 2 subjects, got {len(names)} ({names})")
+    return nested_ceiling_from(rsms, names, nested_splits(ids))
+
+
+def _layer_scores(layer_features: dict[str, np.ndarray], rows: np.ndarray, subject_rsms: np.ndarray,
+                  log: Callable[[str], None], where: str) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Each layer's mean r over subjects on ``rows`` (NaN where too few units pass) and the per-subject r."""
+    scores, per_subject = {}, {}
+    for layer, features in layer_features.items():
+        try:
+            per_subject[layer] = _subject_correlations(model_rsm(np.asarray(features)[rows]), subject_rsms)
+            scores[layer] = float(per_subject[layer].mean())
+        except ValueError as error:
+            scores[layer] = float("nan")
+            log(f"layer {layer}: not scorable on {where} ({error})")
+    return scores, per_subject
+
+
+def score_nested(spec: BenchmarkSpec, ids: np.ndarray, rows: np.ndarray, subject_rsms: np.ndarray,
+                 layer_features: dict[str, np.ndarray], ceiling: Score | None, log: Callable[[str], None],
+                 names: list[str]) -> BenchmarkResult:
+    """Choose the layer on each split's train half and score it on its test half."""
+    chosen, per_split, train_scores = [], [], []
+    splits = nested_splits(ids)
+    for split, (train, test) in enumerate(splits):
+        train, test = np.sort(train), np.sort(test)
+        scores, _ = _layer_scores(layer_features, rows[train], subject_rsms[:, train][:, :, train], log,
+                                  f"split {split}'s train half")
+        layer = select_layer(scores)
+        tested = _subject_correlations(model_rsm(np.asarray(layer_features[layer])[rows[test]]),
+                                       subject_rsms[:, test][:, :, test])
+        chosen.append(layer)
+        train_scores.append(scores)
+        per_split.append(float(tested.mean()))
+        log(f"split {split}: layer {layer} (train r {scores[layer]:.4f}), test r {per_split[-1]:.4f}")
+    counts = {layer: chosen.count(layer) for layer in layer_features if layer in chosen}
+    layer = max(counts, key=counts.get)  # the most often chosen; the earliest candidate wins ties
+    raw = mean_score(per_split)
+    if ceiling is None:
+        ceiling = nested_ceiling_from(subject_rsms, names, splits)
+    layer_scores = {name: float(np.nanmean([scores[name] for scores in train_scores]))
+                    if not all(np.isnan(scores[name]) for scores in train_scores) else float("nan")
+                    for name in layer_features}
+    selection = {"method": "nested_cv", "benchmark": "nested_cv", "user_given": False, "stimuli": len(splits[0][0]),
+                 "overlap_with_scored_stimuli": max(len(np.intersect1d(train, test)) for train, test in splits),
+                 "layer_scores": layer_scores, "per_split_layers": chosen, "splits": NESTED_SPLITS}
+    return ceiled_result(spec, raw, ceiling, layer, layer_selection=selection, layer_scores=layer_scores,
+                         scoring_stimuli=len(ids), subjects=names, unit_selection_threshold=SELECTION_THRESHOLD)
+
+
+def nested_ceiling_from(rsms: np.ndarray, names: list[str], splits) -> Score:
+    per_split = []
+    for _, test in splits:
+        part = rsms[:, test][:, :, test]
+        others = (part.sum(axis=0) - part) / (len(names) - 1)
+        per_split.append(pearson_columns(off_diagonal(others).T, off_diagonal(part).T).mean())
+    return mean_score(per_split, method="leave_one_subject_out_nested", subjects=len(names))
+
+
+@register("coggan_rsa", commits_region=True)
 def score_coggan(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.DataFrame,
                  layer_features: dict[str, np.ndarray], ceiling: Score | None = None,
-                 log: Callable[[str], None] = print) -> BenchmarkResult:
-    """Commit the layer whose RSM best matches the subjects', and score it by the reference's rules."""
+                 log: Callable[[str], None] = print, commitments: LayerCommitments | None = None,
+                 commitment=None, region_layer_map: dict | None = None) -> BenchmarkResult:
+    """Score the region's committed layer (V1, V2: the layer chosen inside the cross-validation) by the
+    reference's rules."""
+    from cortexscore.benchmarks.commitment import choose_layer
+
     ids, names, subject_rsms = subject_matrices(assembly)
     rows = pd.Index(stimuli["stimulus_id"].astype(str)).get_indexer(ids)
     if (rows < 0).any():
         raise ValueError(f"the stimulus table lacks the target's stimuli {ids[rows < 0][:5].tolist()}")
-    per_layer: dict[str, np.ndarray] = {}
-    layer_scores: dict[str, float] = {}
-    for layer, features in layer_features.items():
-        started = time.perf_counter()
-        try:
-            per_layer[layer] = _subject_correlations(model_rsm(np.asarray(features)[rows]), subject_rsms)
-            layer_scores[layer] = float(per_layer[layer].mean())
-        except ValueError as error:
-            layer_scores[layer] = float("nan")
-            log(f"layer {layer}: not scorable ({error})")
-            continue
-        log(f"layer {layer}: r {layer_scores[layer]:.4f} ({time.perf_counter() - started:.1f}s)")
-    layer = select_layer(layer_scores)
-    log(f"committed layer {layer} for region {spec.region}")
-    per_subject = per_layer[layer]
+    user_given = bool(region_layer_map and spec.region in region_layer_map)
+    if spec.layer_selection == "nested_cv" and not user_given:
+        return score_nested(spec, ids, rows, subject_rsms, layer_features, ceiling, log, names)
+    layer, selection = choose_layer(spec, stimuli.iloc[rows], list(layer_features), commitment=commitment,
+                                    region_layer_map=region_layer_map, commitments=commitments, log=log)
+    per_subject = _subject_correlations(model_rsm(np.asarray(layer_features[layer])[rows]), subject_rsms)
     raw = mean_score(per_subject)
     if ceiling is None:
-        ceiling = coggan_ceiling(assembly)
-    return ceiled_result(spec, raw, ceiling, layer, layer_scores=layer_scores, selection_stimuli=len(ids),
+        ceiling = nested_ceiling(assembly) if spec.layer_selection == "nested_cv" else coggan_ceiling(assembly)
+    return ceiled_result(spec, raw, ceiling, layer, layer_selection=selection, layer_scores=selection["layer_scores"],
                          scoring_stimuli=len(ids), subjects=names, unit_selection_threshold=SELECTION_THRESHOLD)

@@ -8,13 +8,14 @@ so the target assembly holds matrices: dims ``matrix`` x ``presentation`` x
 The comparison is the library's RSA (:func:`cortexscore.metrics.representational.rdm`
 and :func:`~cortexscore.metrics.representational.rdm_similarity`): Spearman r
 of the strict upper triangles, the mean over subjects, ordered by
-``stimulus_id``. The committed layer is the best one on all stimuli (too few
-for a public/private split); its score is the cross-validated variant, 10
-(stratified) splits that each evaluate 90% of the stimuli.
+``stimulus_id``. The stimuli are split in halves stratified on category: the
+public half is the IT region's commitment data (the monkey benchmark provides
+it), the private half gives the score, by the cross-validated variant, 10
+(stratified) splits that each evaluate ``test_size`` (Kriegeskorte2008: 85%) of the private stimuli, with the
+region's committed layer.
 """
 from __future__ import annotations
 
-import time
 from typing import Callable
 
 import numpy as np
@@ -25,7 +26,7 @@ from cortexscore.benchmarks.scoring import BenchmarkResult, ceiled_result, mean_
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.metrics._assembly import make_splits
 from cortexscore.metrics.representational import rdm, rdm_similarity
-from cortexscore.models.commitment import select_layer
+from cortexscore.models.commitment import LayerCommitments
 from cortexscore.score import Score
 
 MATRIX_DIMS = ("matrix", "presentation", "stimulus_column")
@@ -90,7 +91,7 @@ def rdm_subjects_ceiling(assembly: xr.DataArray) -> Score:
     """
     ids, names, matrices = subject_matrices(assembly)
     if len(names) < 2:
-        raise ValueError(f"the RDM subject ceiling needs at least 2 subjects, got {names}")
+        raise ValueError(f"the RDM subject ceiling needs at least 2 subjects, got {len(names)} ({names})")
     total = matrices.sum(axis=0)
     upper = np.array([rdm_similarity(matrix, total / len(names)) for matrix in matrices])
     lower = np.array([rdm_similarity(matrix, (total - matrix) / (len(names) - 1)) for matrix in matrices])
@@ -105,41 +106,60 @@ def _layer_rdm_similarity(features: np.ndarray, rows: np.ndarray, subject_rdms: 
     return np.array([rdm_similarity(model_rdm, subject_rdm[np.ix_(rows, rows)]) for subject_rdm in subject_rdms])
 
 
-@register("rsa_matrices")
+def restrict_matrices(assembly: xr.DataArray, stimulus_ids) -> xr.DataArray:
+    """The matrices on ``stimulus_ids`` only (rows and columns)."""
+    keep = np.isin(np.asarray(assembly["stimulus_id"].values).astype(str), np.asarray(stimulus_ids).astype(str))
+    return assembly.isel(presentation=keep, stimulus_column=keep)
+
+
+def scored_stimuli(stimuli: pd.DataFrame) -> pd.DataFrame:
+    """The rows a score is computed on: the private split, or every row without a split."""
+    if "split" not in stimuli.columns:
+        return stimuli
+    return stimuli[stimuli["split"].to_numpy() == "private"]
+
+
+@register("rsa_matrices", commits_region=True)
 def score_rsa_matrices(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.DataFrame,
                        layer_features: dict[str, np.ndarray], ceiling: Score | None = None,
-                       log: Callable[[str], None] = print) -> BenchmarkResult:
-    """Commit the layer whose RDM best matches the subjects' RDMs, then score it on 10 splits of 90% of stimuli."""
-    ids, names, subject_rdms = subject_matrices(assembly)
+                       log: Callable[[str], None] = print, commitments: LayerCommitments | None = None,
+                       commitment=None, region_layer_map: dict | None = None) -> BenchmarkResult:
+    """Score the region's committed layer against the subjects' RDMs on 10 splits of the private stimuli."""
+    from cortexscore.benchmarks.commitment import choose_layer, commitment_data
+
+    scored = scored_stimuli(stimuli)
+    if commitment is None and spec.commits_region and "split" in stimuli.columns:
+        commitment = commitment_data(spec, stimuli, assembly, layer_features)
+    layer, selection = choose_layer(spec, scored, list(layer_features), commitment=commitment,
+                                    region_layer_map=region_layer_map, commitments=commitments, log=log)
+    target = restrict_matrices(assembly, scored["stimulus_id"].astype(str))
+    ids, names, subject_rdms = subject_matrices(target)
     table_ids = stimuli["stimulus_id"].astype(str).to_numpy()
     missing = np.setdiff1d(ids, table_ids)
     if len(missing):
         raise ValueError(f"the stimulus table lacks the target's stimuli {missing[:5].tolist()}")
     # Put the model's rows in the target's (sorted stimulus_id) order.
     rows_in_table = pd.Index(table_ids).get_indexer(ids)
-    features = {layer: np.asarray(values)[rows_in_table] for layer, values in layer_features.items()}
-    everything = np.arange(len(ids))
-    layer_scores = {}
-    for layer, values in features.items():
-        started = time.perf_counter()
-        layer_scores[layer] = float(_layer_rdm_similarity(values, everything, subject_rdms, ids, layer).mean())
-        log(f"layer {layer}: RSA {layer_scores[layer]:.4f} on {len(ids)} stimuli "
-            f"({time.perf_counter() - started:.1f}s)")
-    layer = select_layer(layer_scores)
-    log(f"committed layer {layer} for region {spec.region}")
+    features = np.asarray(layer_features[layer])[rows_in_table]
     options = {"splits": 10, "test_size": 0.9, "random_state": 1, "stratification_coord": None,
                **spec.metric_options}
     coord = options["stratification_coord"]
     labels = None if coord is None else stimuli[coord].astype(str).to_numpy()[rows_in_table]
     splits = make_splits(len(ids), splits=options["splits"], test_size=options["test_size"],
                          random_state=options["random_state"], minimum=1, stratification=labels)
-    per_split_per_subject = np.array([_layer_rdm_similarity(features[layer], np.sort(test), subject_rdms, ids, layer)
+    per_split_per_subject = np.array([_layer_rdm_similarity(features, np.sort(test), subject_rdms, ids, layer)
                                       for _, test in splits])
     per_split = per_split_per_subject.mean(axis=1)
     raw = mean_score(per_split)
-    if ceiling is None:
-        ceiling = rdm_subjects_ceiling(assembly)
-    return ceiled_result(spec, raw, ceiling, layer, metric_options=options, layer_scores=layer_scores,
-                         selection_stimuli=len(ids), scoring_stimuli=len(ids), subjects=names,
+    if ceiling is None and len(names) > 1:
+        ceiling = rdm_subjects_ceiling(target)
+    elif ceiling is None:
+        if spec.ceiling is None:
+            raise ValueError(f"{spec.identifier} holds one RDM, so its ceiling cannot be computed from it, and the "
+                             "catalogue gives none")
+        # One RDM has no between-subject reliability: the catalogue's stand-in ceiling (see its attrs).
+        ceiling = Score(spec.ceiling.value, spec.ceiling.error, attrs={"method": spec.ceiling.method})
+    return ceiled_result(spec, raw, ceiling, layer, metric_options=options, layer_selection=selection,
+                         layer_scores=selection["layer_scores"], scoring_stimuli=len(ids), subjects=names,
                          per_split_per_subject=per_split_per_subject.tolist(),
                          seeds={"cross_validation": options["random_state"]})

@@ -7,7 +7,7 @@ calls :func:`score_activations` in the trusted process.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,9 @@ from cortexscore import code_version
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.conventions import ceil_score
 from cortexscore.models.commitment import LayerCommitments
+
+if TYPE_CHECKING:
+    from cortexscore.benchmarks.commitment import CommitmentData
 from cortexscore.score import Score
 
 
@@ -70,7 +73,8 @@ class Procedure:
     score: ScoringProcedure
     # "candidates": every layer the model offers for commitment; "logits": the model's last leaf module only.
     layers: str = "candidates"
-    # Whether it commits the region's layer, and so takes ``commitments`` to share it across benchmarks.
+    # Whether it scores the region's committed layer, and so takes ``commitments`` (the search shared across
+    # benchmarks), ``commitment`` (the region's commitment data) and ``region_layer_map`` (the user's layers).
     commits_region: bool = False
 
 
@@ -96,12 +100,18 @@ def procedure(spec: BenchmarkSpec) -> Procedure:
 def score_activations(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.DataFrame,
                       layer_features: dict[str, np.ndarray], ceiling: Score | None = None,
                       log: Callable[[str], None] = print,
-                      commitments: LayerCommitments | None = None) -> BenchmarkResult:
+                      commitments: LayerCommitments | None = None,
+                      commitment: CommitmentData | None = None,
+                      region_layer_map: dict | None = None) -> BenchmarkResult:
     """Score ``layer_features`` (each (n_stimuli, n_features) in the row order of ``stimuli``) on ``spec``.
 
     Whatever the procedure, the result's provenance names the benchmark version and the code that scored it.
-    ``commitments`` holds the region layers these same features committed to, for benchmarks that share them
-    (see :class:`cortexscore.models.commitment.LayerCommitments`).
+    For neural benchmarks the layer is the region's: the one ``region_layer_map`` (the submission's own
+    commitment) names, else the best on ``commitment``, the region's commitment data with the same model's
+    activations (see :mod:`cortexscore.benchmarks.commitment`); a benchmark that provides its region's
+    commitment data uses its own public split when ``commitment`` is None. ``commitments`` holds the layers
+    these activations committed to, so benchmarks of a region share one search
+    (:class:`cortexscore.models.commitment.LayerCommitments`).
 
     BLAS runs on one thread here. Scoring is hundreds of small products and solves (n_stimuli is at most a
     few thousand): a second BLAS thread gains little on them, and when the machine is busy (one scorer per
@@ -110,7 +120,8 @@ def score_activations(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.D
     """
     with threadpool_limits(limits=1, user_api="blas"):
         chosen = procedure(spec)
-        shared = {"commitments": commitments} if chosen.commits_region else {}
+        shared = {"commitments": commitments, "commitment": commitment,
+                  "region_layer_map": region_layer_map} if chosen.commits_region else {}
         result = chosen.score(spec, assembly, stimuli, layer_features, ceiling, log, **shared)
     result.provenance = {
         **result.provenance, "benchmark": spec.identifier, "benchmark_version": spec.version, "kind": spec.kind,

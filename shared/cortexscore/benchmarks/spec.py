@@ -55,6 +55,15 @@ class BenchmarkSpec(BaseModel):
     num_stimuli: int
     ceiling: Ceiling | None = None
     source: dict = Field(default_factory=dict)
+    # The public split's responses alone, served to anyone (local scoring, layer commitment) when ``assembly``
+    # is private. None when ``assembly`` is public or there is no split.
+    public_assembly: DataRef | None = None
+    # How the model's layer for ``region`` is chosen (docs/benchmarks.md, "Layer commitment"): "region", the
+    # layer committed once per region on the region's commitment data; "nested_cv", chosen inside the
+    # cross-validation, on each split's training stimuli, where the region has no data disjoint from this one's.
+    layer_selection: Literal["region", "nested_cv"] = "region"
+    # This benchmark's public split is its region's commitment data (at most one real benchmark per region).
+    commits_region: bool = False
 
     @property
     def ref(self) -> str:

@@ -125,6 +125,7 @@ def benchmark_fields(metric: str = "pls") -> dict:
         metric=metric,
         metric_options={}, ceiling_method="internal_consistency", convention="r2_over_ceiling",
         visual_degrees=8.0, leaderboard=False, synthetic=True, public=True, num_stimuli=N_STIMULI,
+        commits_region=True,
         citation="CortexScore synthetic benchmark: a noisy linear readout of a fixed random conv-net",
         source={"generator": "cortexscore.benchmarks.synthetic", "seed": SEED, "noise_sd": NOISE_SD,
                 "readout_rank": READOUT_RANK, "repetitions": N_REPETITIONS},

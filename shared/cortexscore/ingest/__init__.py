@@ -51,8 +51,13 @@ def _store_benchmark(store: ObjectStore, dataset: Dataset, packaged: Packaged, s
     prefix = "private/assemblies" if packaged.assembly_access == "private" else "assemblies"
     assembly_ref = data_ref(store, prefix, identifier, dataset.version, {"netcdf": path},
                             access=packaged.assembly_access)
+    public_ref = None
+    if packaged.public_assembly is not None:
+        public_path = write_assembly(packaged.public_assembly,
+                                     out / "assemblies" / f"{packaged.fields['identifier']}.public.nc")
+        public_ref = data_ref(store, "assemblies", f"{identifier}.public", dataset.version, {"netcdf": public_path})
     spec = BenchmarkSpec(version=dataset.version, stimulus_set=stimulus_ref, assembly=assembly_ref,
-                         ceiling=ceiling_of(packaged.ceiling), **packaged.fields)
+                         public_assembly=public_ref, ceiling=ceiling_of(packaged.ceiling), **packaged.fields)
     if not 0 < spec.ceiling.value <= 1:
         raise ValueError(f"{spec.identifier}: ceiling {spec.ceiling.value} lies outside (0, 1]")
     return register_benchmark(store, spec)

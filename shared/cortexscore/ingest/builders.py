@@ -16,8 +16,8 @@ import pandas as pd
 import xarray as xr
 from PIL import Image
 
-from cortexscore.benchmarks.coggan import coggan_ceiling
-from cortexscore.benchmarks.rsa import matrix_assembly, rdm_subjects_ceiling
+from cortexscore.benchmarks.coggan import coggan_ceiling, nested_ceiling
+from cortexscore.benchmarks.rsa import matrix_assembly, rdm_subjects_ceiling, restrict_matrices
 from cortexscore.ceilings import load_ceiling
 from cortexscore.ingest.manifest import ALLEN, BASHIVAN, COGGAN, GEIRHOS, KRIEGESKORTE, Dataset
 from cortexscore.score import Score
@@ -36,6 +36,8 @@ class Packaged:
     assembly: xr.DataArray
     ceiling: Score
     assembly_access: str = "public"
+    # With a private assembly: its public split's presentations, stored public (local scoring, commitment).
+    public_assembly: xr.DataArray | None = None
 
 
 def stratified_split(labels, public_fraction: float, seed: int = SPLIT_SEED) -> np.ndarray:
@@ -96,6 +98,9 @@ def build_kriegeskorte(folder: Path, work: Path) -> list[Packaged]:
         **{flag: [int(np.asarray(entry[flag]).ravel()[0]) for entry in stimuli]
            for flag in ("human", "face", "animal", "natural")},
     })
+    # Half of each category is the IT region's commitment data; the other half gives the scores.
+    table["split"] = stratified_split(table["category"], public_fraction=0.5)
+    private = table["stimulus_id"][table["split"] == "private"].to_numpy()
     brain = scipy.io.loadmat(folder / "92_brainRDMs.mat")["RDMs"][0]  # (4 subjects, 2 sessions)
     human_rdms = np.stack([np.asarray(brain[subject, session]["RDM"], dtype=np.float64)
                            for subject in range(brain.shape[0]) for session in range(brain.shape[1])])
@@ -108,20 +113,25 @@ def build_kriegeskorte(folder: Path, work: Path) -> list[Packaged]:
     monkey_rdm = squareform(np.asarray(monkey_entry["RDM"], dtype=np.float64).ravel(), checks=False)
     monkey = matrix_assembly(monkey_rdm[None], ids, ["mIT_674neurons"], [1], identifier="Kriegeskorte2008.IT",
                              stimulus_set_identifier="Kriegeskorte2008", kind="rdm")
-    human_ceiling = rdm_subjects_ceiling(human)
+    human_ceiling = rdm_subjects_ceiling(restrict_matrices(human, private))
     monkey_ceiling = Score(human_ceiling.value, human_ceiling.error, human_ceiling.per_split, {
         **human_ceiling.attrs, "note": "the monkey data is one population RDM with no per-animal or per-session "
-        "split; the human IT between-subject ceiling (4 subjects x 2 sessions) stands in"})
+        "split; the human IT between-subject ceiling (4 subjects x 2 sessions, private stimuli) stands in"})
     common = dict(kind="neural", region="IT", scoring="rsa_matrices", metric="rdm", ceiling_method="rdm_subjects",
-                  convention="r_over_ceiling", metric_options={"stratification_coord": "category"},
+                  convention="r_over_ceiling",
+                  # 85%, not 90%: each split's left-out stimuli must hold one of each of the 6 categories of the
+                  # 46 private stimuli (stratified), and 10% of 46 leaves only 5.
+                  metric_options={"stratification_coord": "category", "test_size": 0.85},
                   num_stimuli=len(ids), citation=KRIEGESKORTE.citation)
     return [
         Packaged(dict(common, identifier="Kriegeskorte2008.IT-rdm", visual_degrees=2.9, source=_provenance(
             KRIEGESKORTE, files=["Kriegeskorte_Neuron2008_supplementalData.mat"], target="RDMs_mIT_hIT_fig1[0]",
-            visual_degrees_note="the human study's 2.9 degrees; the mirror does not record the monkey's")),
-            "Kriegeskorte2008", table, image_dir, monkey, monkey_ceiling),
+            visual_degrees_note="the human study's 2.9 degrees; the mirror does not record the monkey's",
+            split=f"stratified on category, 50% public (the IT region's commitment data), seed {SPLIT_SEED}"),
+            commits_region=True), "Kriegeskorte2008", table, image_dir, monkey, monkey_ceiling),
         Packaged(dict(common, identifier="Kriegeskorte2008human.IT-rdm", visual_degrees=2.9, source=_provenance(
-            KRIEGESKORTE, files=["92_brainRDMs.mat", "Kriegeskorte_Neuron2008_supplementalData.mat"])),
+            KRIEGESKORTE, files=["92_brainRDMs.mat", "Kriegeskorte_Neuron2008_supplementalData.mat"],
+            split=f"stratified on category, 50% public, seed {SPLIT_SEED}")),
             "Kriegeskorte2008", table, image_dir, human, human_ceiling),
     ]
 
@@ -147,13 +157,16 @@ def build_coggan(folder: Path, work: Path) -> list[Packaged]:
         assembly = matrix_assembly(np.stack([np.asarray(dataset[region][subject]) for subject in subjects]), ids,
                                    subjects, [1] * len(subjects), identifier=f"Coggan2024fMRI.{region}",
                                    stimulus_set_identifier="Coggan2024fMRI", kind="rsm")
+        # V1 and V2 have no other primate data to commit a layer on: it is chosen inside the cross-validation.
+        nested = region in ("V1", "V2")
         fields = dict(identifier=f"Coggan2024fMRI.{region}-rdm", kind="neural", region=region, scoring="coggan_rsa",
+                      layer_selection="nested_cv" if nested else "region",
                       metric="rsm_pearson_offdiagonal", ceiling_method="leave_one_subject_out",
                       convention="legacy_r_over_ceiling_squared", visual_degrees=9.0, time_bins=[(0, 250)],
                       num_stimuli=len(ids), citation=COGGAN.citation,
                       source=_provenance(COGGAN, files=["dataset.pkl", "stimuli/*.png"], subjects=len(subjects)))
         packaged.append(Packaged(fields, "Coggan2024fMRI", table, folder / "stimuli", assembly,
-                                 coggan_ceiling(assembly)))
+                                 nested_ceiling(assembly) if nested else coggan_ceiling(assembly)))
     return packaged
 
 
@@ -191,7 +204,10 @@ def build_bashivan(folder: Path, work: Path) -> list[Packaged]:
     ceiling = load_ceiling("internal_consistency")(
         assembly.isel(presentation=np.isin(assembly["stimulus_id"].values, private)))
     ceiling.attrs["method"] = "internal_consistency"
+    public = table["stimulus_id"][table["split"] == "public"].to_numpy()
+    public_assembly = assembly.isel(presentation=np.isin(assembly["stimulus_id"].values, public))
     fields = dict(identifier="Bashivan2019.V4-pls", kind="neural", region="V4", scoring="neural_predictivity",
+                  commits_region=True,
                   metric="pls", ceiling_method="internal_consistency", convention="r2_over_ceiling",
                   visual_degrees=8.0, num_stimuli=len(ids), citation=BASHIVAN.citation,
                   source=_provenance(BASHIVAN, files=[f"images_{BASHIVAN_SESSION}.zip",
@@ -199,7 +215,8 @@ def build_bashivan(folder: Path, work: Path) -> list[Packaged]:
                                      session=BASHIVAN_SESSION, split="stratified on population-response quintile, "
                                      f"30% public, seed {SPLIT_SEED}",
                                      visual_degrees_note="8 degrees assumed; the mirror does not record it"))
-    return [Packaged(fields, "Bashivan2019.210325", table, image_dir, assembly, ceiling, assembly_access="private")]
+    return [Packaged(fields, "Bashivan2019.210325", table, image_dir, assembly, ceiling, assembly_access="private",
+                     public_assembly=public_assembly)]
 
 
 # --- Allen Brain Observatory (mouse V1) --------------------------------------------------------------------------
@@ -236,7 +253,9 @@ def build_allen(folder: Path, work: Path) -> list[Packaged]:
     }, attrs={"identifier": "Allen2016mouse.V1", "stimulus_set_identifier": "Allen2016.scenes118",
               "responses": "trial-averaged"})
     ceiling = allen_ceiling(np.load(folder / "Allen_test_output_big.npy"))
+    public_assembly = assembly.isel(presentation=(table["split"] == "public").to_numpy())
     fields = dict(identifier="Allen2016mouse.V1-pls", kind="neural", region="mouseV1", leaderboard=False,
+                  commits_region=True,
                   scoring="neural_predictivity", metric="pls", ceiling_method=ceiling.attrs["method"],
                   convention="r2_over_ceiling", visual_degrees=8.0, num_stimuli=len(ids), citation=ALLEN.citation,
                   source=_provenance(ALLEN, files=["all_input_scenes_118_961.npy", "Allen_train_*.npy",
@@ -244,7 +263,8 @@ def build_allen(folder: Path, work: Path) -> list[Packaged]:
                                      split=f"stratified on the source's train/test part, 50% public, seed {SPLIT_SEED}",
                                      visual_degrees_note="8 degrees (no rescaling): the scenes were shown "
                                      "full-field to mice, which has no primate equivalent"))
-    return [Packaged(fields, "Allen2016.scenes118", table, image_dir, assembly, ceiling, assembly_access="private")]
+    return [Packaged(fields, "Allen2016.scenes118", table, image_dir, assembly, ceiling, assembly_access="private",
+                     public_assembly=public_assembly)]
 
 
 def allen_ceiling(single_trials: np.ndarray) -> Score:

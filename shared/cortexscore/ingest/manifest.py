@@ -73,6 +73,8 @@ KRIEGESKORTE = Dataset(
     licence="MIT",
     citation="Kriegeskorte et al. 2008, Neuron, Matching categorical object representations in inferior temporal "
              "cortex of man and monkey",
+    # v2: one layer per region, chosen on commitment data disjoint from the scored stimuli (issue 12).
+    version=2,
 )
 BASHIVAN = Dataset(
     name="Bashivan2019", folder="bashivan2019_v4",
@@ -81,6 +83,8 @@ BASHIVAN = Dataset(
     licence="GPL-3.0",
     citation="Bashivan, Kar & DiCarlo 2019, Science, Neural population control via deep image synthesis; "
              "Cowley et al. 2023, Compact deep neural network models of visual cortex",
+    # v2: one layer per region, chosen on commitment data disjoint from the scored stimuli (issue 12).
+    version=2,
 )
 COGGAN = Dataset(
     name="Coggan2024", folder="coggan2024",
@@ -89,6 +93,8 @@ COGGAN = Dataset(
     licence="MIT",
     citation="Coggan & Tong 2024, Spikiness and animacy as potential organizing principles of human ventral visual "
              "cortex (Brain-Score Coggan2024_fMRI)",
+    # v2: one layer per region, chosen on commitment data disjoint from the scored stimuli (issue 12).
+    version=2,
 )
 ALLEN = Dataset(
     name="Allen2016", folder="allen2016_v1",
@@ -97,6 +103,8 @@ ALLEN = Dataset(
     licence="Allen Institute terms of use (cite the Allen Brain Observatory)",
     citation="de Vries et al. 2020, Nature Neuroscience, A large-scale standardized physiological survey reveals "
              "functional organization of the mouse visual cortex (Allen Brain Observatory)",
+    # v2: one layer per region, chosen on commitment data disjoint from the scored stimuli (issue 12).
+    version=2,
 )
 
 DATASETS: tuple[Dataset, ...] = (KRIEGESKORTE, COGGAN, BASHIVAN, ALLEN, GEIRHOS)

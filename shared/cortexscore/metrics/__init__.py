@@ -66,7 +66,7 @@ def load_metric(name: str, **options) -> Metric:
     Examples
     --------
     >>> load_metric("pls")
-    RegressionCorrelation(regression='pls', splits=10, train_size=0.9, stratification_coord=None, random_state=1)
+    RegressionCorrelation(regression='pls', splits=10, train_size=0.9, stratification_coord='object_name', random_state=1)
     >>> load_metric("nope")
     Traceback (most recent call last):
     ...

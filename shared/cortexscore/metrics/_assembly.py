@@ -292,12 +292,44 @@ def center_gram(gram: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.n
     return block
 
 
+def centred_rank(gram: np.ndarray, n_features: int) -> int:
+    """Rank of the source after centring its features, from its Gram matrix.
+
+    The eigenvalues of the centred Gram matrix (the squared singular values) are known to about
+    ``n * eps * lambda_max``; those below ``max(n_stimuli, n_features) * eps * lambda_max`` count as zero, and
+    the rank is at most ``min(n_features, n_stimuli - 1)``. The tolerance is relative, so the rank does not
+    change when the source is rescaled or its columns permuted.
+
+    >>> x = np.random.default_rng(0).normal(size=(30, 3)) @ np.ones((3, 40))
+    >>> centred_rank(x @ x.T, 40), centred_rank(np.zeros((5, 5)), 2)
+    (1, 0)
+    """
+    everything = np.arange(len(gram))
+    eigenvalues = np.linalg.eigvalsh(center_gram(gram, everything, everything))
+    largest = eigenvalues.max(initial=0.0)
+    if largest <= 0:
+        return 0
+    rank = int((eigenvalues > largest * max(len(gram), n_features) * np.finfo(float).eps).sum())
+    return min(rank, n_features, len(gram) - 1)
+
+
+# Brain-Score's default stratification coordinate for its cross-validated metrics.
+DEFAULT_STRATIFICATION = "object_name"
+
+
 def stratification_labels(source: xr.DataArray, target: xr.DataArray, sorted_ids: np.ndarray,
                            coord: str | None) -> np.ndarray | None:
-    """One stratification label per stimulus, in ``sorted_ids`` order, from the target (else the source)."""
+    """One stratification label per stimulus, in ``sorted_ids`` order, from the target (else the source).
+
+    ``coord`` = ``'object_name'`` (Brain-Score's default) falls back to plain shuffle splits when neither
+    assembly has that coordinate; the metric records it (see :func:`stratification_used`). Any other
+    coordinate must exist.
+    """
     if coord is None:
         return None
     holder = target if coord in target.coords else source if coord in source.coords else None
+    if holder is None and coord == DEFAULT_STRATIFICATION:
+        return None
     if holder is None or holder[coord].dims != ("presentation",):
         raise ValueError(
             f"stratification_coord={coord!r} is not a 'presentation' coordinate of the target or the source; "
@@ -308,3 +340,12 @@ def stratification_labels(source: xr.DataArray, target: xr.DataArray, sorted_ids
     if len({(stimulus, label) for stimulus, label in zip(ids, labels)}) != len(first):
         raise ValueError(f"Some stimuli have more than one {coord!r} value; each stimulus needs exactly one.")
     return np.array([first[stimulus] for stimulus in sorted_ids])
+
+
+def stratification_used(coord: str | None, labels: np.ndarray | None) -> str | None:
+    """What the splits were stratified on, for a score's attrs: the coordinate, or None for plain splits.
+
+    >>> stratification_used("object_name", None) is None
+    True
+    """
+    return None if labels is None else coord

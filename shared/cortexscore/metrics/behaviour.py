@@ -15,6 +15,11 @@ Behavioural data is an ``xarray.DataArray`` with the single dim
 
 A model's choices use the same format with one trial per stimulus and no
 ``subject``; ``truth`` and ``condition`` are taken from the human trials.
+
+Brain-Score's trial assemblies are accepted as they are: their I2n
+coordinates ``sample_obj`` and ``dist_obj`` stand for ``truth`` and
+``distractor`` (:data:`BRAIN_SCORE_COORDS`), and a trailing length-1 dim
+beside ``presentation`` is squeezed.
 """
 from __future__ import annotations
 
@@ -31,8 +36,31 @@ from cortexscore.metrics._assembly import _describe, pearson_columns
 from cortexscore.score import Score
 
 
+# Brain-Score's names for the trial coordinates -> ours.
+BRAIN_SCORE_COORDS = {"sample_obj": "truth", "dist_obj": "distractor"}
+
+
+def _brain_score_trials(trials: xr.DataArray) -> xr.DataArray:
+    """Rename Brain-Score's trial coordinates to ours (where ours are absent) and squeeze length-1 dims."""
+    extra = [dim for dim in trials.dims if dim != "presentation" and trials.sizes[dim] == 1]
+    if extra and "presentation" in trials.dims:
+        trials = trials.squeeze(extra, drop=True)
+    for theirs, ours in BRAIN_SCORE_COORDS.items():
+        if theirs in trials.coords and ours not in trials.coords:
+            trials = trials.assign_coords({ours: ("presentation", np.asarray(trials[theirs].values))})
+    return trials
+
+
 def trials_table(trials: xr.DataArray, role: str, coords: tuple[str, ...]) -> pd.DataFrame:
-    """The trials as a table with a ``choice`` column and one column per required coordinate, or a ValueError."""
+    """The trials as a table with a ``choice`` column and one column per required coordinate, or a ValueError.
+
+    >>> trials = xr.DataArray(["dog"], dims="presentation", coords={"stimulus_id": ("presentation", ["a"]),
+    ...                       "sample_obj": ("presentation", ["dog"]), "dist_obj": ("presentation", ["cat"])})
+    >>> trials_table(trials, "target", ("stimulus_id", "truth", "distractor")).to_dict("records")
+    [{'stimulus_id': 'a', 'truth': 'dog', 'distractor': 'cat', 'choice': 'dog'}]
+    """
+    if isinstance(trials, xr.DataArray):
+        trials = _brain_score_trials(trials)
     if not isinstance(trials, xr.DataArray) or trials.dims != ("presentation",):
         got = trials.dims if isinstance(trials, xr.DataArray) else type(trials).__name__
         raise ValueError(f"The {role} must be an xarray.DataArray of trials with the single dim 'presentation', "
@@ -251,7 +279,7 @@ class I2n:
             halves = [i2_dprime(self.human_rates(human.iloc[part], images, labels), image_truth)
                       for part in (order[:len(order) // 2], order[len(order) // 2:])]
             raw.append(_masked_pearson(model, halves[0]))
-            ceilings.append(_masked_pearson(halves[1], halves[0]))
+            ceilings.append(_masked_pearson(halves[1], halves[0], skipna=True))
         raw, ceilings = np.array(raw), np.array(ceilings)
         if not (ceilings > 0).all():
             raise ValueError(f"The two halves of the human trials do not agree (r = {ceilings.round(3).tolist()}), so "
@@ -262,9 +290,13 @@ class I2n:
                                 labels=labels, n_images=len(images)))
 
 
-def _masked_pearson(source: np.ndarray, target: np.ndarray) -> float:
-    """Pearson r over the entries where the target (human) d' exists."""
-    shared = ~np.isnan(target)
+def _masked_pearson(source: np.ndarray, target: np.ndarray, skipna: bool = False) -> float:
+    """Pearson r over the entries where the target (human) d' exists (``skipna``: where both exist).
+
+    The split-half ceiling skips the entries one half lacks (an image and distractor offered only in the other
+    half), as Brain-Score's ceiling does; a model must have a d' wherever the humans do.
+    """
+    shared = ~np.isnan(target) & (~np.isnan(source) if skipna else True)
     if np.isnan(source[shared]).any():
         raise ValueError("The model d' is undefined where human data exists; check the model's probabilities.")
     return float(pearson_columns(source[shared][:, None], target[shared][:, None])[0])

@@ -24,8 +24,9 @@ import scipy.linalg
 import xarray as xr
 
 from cortexscore.metrics._assembly import (
-    SourceRows, center_gram, check_not_constant, check_same_stimuli, make_splits, neuroid_ids,
-    pearson_columns, prepare_source, prepare_target, stratification_labels, _describe,
+    DEFAULT_STRATIFICATION, SourceRows, center_gram, centred_rank, check_not_constant, check_same_stimuli,
+    make_splits, neuroid_ids, pearson_columns, prepare_source, prepare_target, stratification_labels,
+    stratification_used,
 )
 from cortexscore.metrics._pls import kernel_pls_predict_splits
 from cortexscore.score import Score
@@ -109,13 +110,16 @@ PLS_BATCH_BYTES = 64 * 2**20
 def _pls_predictor(gram: np.ndarray, n_components: int = 25, *, n_features: int) -> Predictor:
     """sklearn ``PLSRegression(n_components, scale=False)`` (NIPALS), run in kernel form.
 
+    The number of components is capped at the source's centred rank (:func:`centred_rank`): past it, every
+    further component is fitted to rounding noise, and the score then changes with a column permutation or a
+    rescaling of the source (sklearn's too). ``predict.n_components`` and ``predict.rank`` say what was used.
     ``predict.splits`` fits consecutive splits of the same sizes together (see
     :func:`~cortexscore.metrics._pls.kernel_pls_predict_splits`).
     """
-    if n_components > n_features:
-        raise ValueError(
-            f"PLS with n_components={n_components} needs a source with at least {n_components} features, "
-            f"got {n_features}; pass n_components={n_features} or use a wider layer.")
+    rank = centred_rank(gram, n_features)
+    if rank == 0:
+        raise ValueError("PLS needs a source that varies across stimuli; every feature is constant.")
+    used = min(n_components, rank)
 
     def predict(train, test, target_train):
         return next(predict_splits([(train, test)], [target_train]))
@@ -130,8 +134,9 @@ def _pls_predictor(gram: np.ndarray, n_components: int = 25, *, n_features: int)
                 train_grams[fit], test_grams[fit] = center_gram(gram, train, train), center_gram(gram, test, train)
             yield from kernel_pls_predict_splits(train_grams, test_grams,
                                                  np.stack(list(itertools.islice(targets_train, n_fits))),
-                                                 n_components=n_components)
+                                                 n_components=used)
     predict.splits = predict_splits
+    predict.n_components, predict.rank = used, rank
     return predict
 
 
@@ -173,13 +178,24 @@ class RegressionCorrelation:
     train_size : float
         Fraction of stimuli to train on in each split (0.9).
     stratification_coord : str or None
-        A ``presentation`` coordinate to stratify the splits on (e.g.
-        ``object_name``); None for plain shuffle splits.
+        A ``presentation`` coordinate to stratify the splits on; None for
+        plain shuffle splits. The default, ``object_name``, is Brain-Score's;
+        when neither assembly has it the splits are plain, and
+        ``attrs['stratification']`` is None.
     random_state : int
         Seed of the splits (1).
     **regression_options
-        ``n_components`` for pls (25), ``alpha`` for ridge (1.0), ``alphas``
-        for ridgecv (Brain-Score's alpha list).
+        ``n_components`` for pls (25, capped at the source's centred rank;
+        ``attrs['n_components']`` says how many were used), ``alpha`` for
+        ridge (1.0), ``alphas`` for ridgecv (Brain-Score's alpha list).
+
+    Notes
+    -----
+    A neuroid whose test target (or prediction) is constant in a split has
+    no Pearson r there. As Brain-Score's NaN-skipping median does, it is left
+    out of that split's median; ``attrs['dropped_neuroids']`` lists it per
+    split (split index -> neuroid ids). A split where no neuroid is left
+    raises a ValueError.
 
     Examples
     --------
@@ -197,7 +213,8 @@ class RegressionCorrelation:
     """
 
     def __init__(self, *, regression: str, splits: int = 10, train_size: float = 0.9,
-                 stratification_coord: str | None = None, random_state: int = 1, **regression_options):
+                 stratification_coord: str | None = DEFAULT_STRATIFICATION, random_state: int = 1,
+                 **regression_options):
         if regression not in REGRESSION_OPTIONS:
             raise ValueError(f"Unknown regression {regression!r}; choose one of: {', '.join(REGRESSION_OPTIONS)}.")
         unknown = sorted(set(regression_options) - set(REGRESSION_OPTIONS[regression]))
@@ -231,10 +248,10 @@ class RegressionCorrelation:
         check_same_stimuli(source_ids, target_ids)
         target_neuroids = neuroid_ids(target)
         check_not_constant(target_values, target_neuroids, "target (averaged over repetitions)")
+        labels = stratification_labels(source, target, target_ids, self.options["stratification_coord"])
         split_indices = make_splits(
             len(target_ids), splits=self.options["splits"], train_size=self.options["train_size"],
-            random_state=self.options["random_state"],
-            stratification=stratification_labels(source, target, target_ids, self.options["stratification_coord"]))
+            random_state=self.options["random_state"], stratification=labels)
         predictor = self._predictor(source_rows)
         per_split_per_neuroid = np.empty((len(split_indices), target_values.shape[1]))
         target_means = [target_values[train].mean(axis=0) for train, _ in split_indices]
@@ -244,18 +261,26 @@ class RegressionCorrelation:
         else:
             predictions = (predictor(train, test, target)
                            for (train, test), target in zip(split_indices, targets_train))
+        dropped = {}
         for split, ((_, test), target_mean, prediction) in enumerate(zip(split_indices, target_means, predictions)):
             correlations = pearson_columns(prediction + target_mean, target_values[test])
-            if np.isnan(correlations).any():
+            undefined = np.isnan(correlations)
+            if undefined.all():
                 raise ValueError(
-                    f"In split {split}, the {self.regression} prediction or the test target is constant for neuroids "
-                    f"{_describe(np.asarray(target_neuroids)[np.isnan(correlations)])}, so Pearson r is undefined; "
-                    "drop those neuroids or use more stimuli.")
+                    f"In split {split}, the {self.regression} prediction or the test target is constant for every "
+                    "neuroid, so Pearson r is undefined; use more stimuli.")
+            if undefined.any():
+                dropped[split] = np.asarray(target_neuroids)[undefined].tolist()
             per_split_per_neuroid[split] = correlations
-        per_split = np.median(per_split_per_neuroid, axis=1)
+        per_split = np.nanmedian(per_split_per_neuroid, axis=1)
         attrs = dict(metric=self.regression, options=self.options, random_state=self.options["random_state"],
                      per_split_per_neuroid=per_split_per_neuroid, neuroid_id=np.asarray(target_neuroids),
-                     n_stimuli=len(target_ids))
+                     n_stimuli=len(target_ids),
+                     stratification=stratification_used(self.options["stratification_coord"], labels),
+                     dropped_neuroids=dropped)
+        if self.regression == "pls":
+            attrs.update(n_components=predictor.n_components, source_rank=predictor.rank,
+                         n_components_capped_at_rank=predictor.n_components < self.options.get("n_components", 25))
         if self.regression == "ridgecv":
             attrs["alpha_per_split"] = np.asarray(predictor.alphas_chosen)
         return Score(value=float(per_split.mean()), error=float(per_split.std() / math.sqrt(len(per_split))),

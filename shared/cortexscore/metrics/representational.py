@@ -1,12 +1,14 @@
 """Representational similarity: RDM (RSA) and CKA, computed over stimuli sorted by ``stimulus_id``.
 
 - ``rdm``: RDM = 1 - Pearson r between stimuli over neuroids; the score is the
-  Spearman r of the two RDMs' strict upper triangles. When the target has a
-  ``subject`` coordinate on ``neuroid``, it is the mean over subjects of the
-  per-subject score.
+  Spearman r of the two RDMs' strict upper triangles. All neuroids are pooled
+  into one RDM, as Brain-Score does, whatever coordinates the target has;
+  ``subject_coord='subject'`` instead averages the per-subject scores.
 - ``rdm_cv``: the same on 10 splits that each evaluate 90% of the stimuli
-  (nothing is fitted); mean over splits, error = std / sqrt(splits).
-- ``cka``: unbiased linear CKA (Song et al. 2012 HSIC estimator, n >= 4);
+  (nothing is fitted), stratified on ``object_name`` when an assembly has it
+  (Brain-Score's default); mean over splits, error = std / sqrt(splits).
+- ``cka``: unbiased linear CKA (Song et al. 2012 HSIC estimator, n >= 4),
+  HSIC(X,Y) / (sqrt(HSIC(X,X) HSIC(Y,Y)) + 1e-12) as Brain-Score computes it;
   ``cka_biased``: HSIC = sum(HKH * HLH).
 """
 from __future__ import annotations
@@ -18,8 +20,8 @@ import scipy.stats
 import xarray as xr
 
 from cortexscore.metrics._assembly import (
-    SourceRows, _describe, center_gram, check_same_stimuli, gram_matrix, make_splits, pearson_columns, prepare_source,
-    prepare_target, stratification_labels,
+    DEFAULT_STRATIFICATION, SourceRows, _describe, center_gram, check_same_stimuli, gram_matrix, make_splits,
+    pearson_columns, prepare_source, prepare_target, stratification_labels, stratification_used,
 )
 from cortexscore.score import Score
 
@@ -72,9 +74,9 @@ def rdm_similarity(rdm1: np.ndarray, rdm2: np.ndarray) -> float:
     return float(pearson_columns(*ranks)[0])
 
 
-def _subject_groups(target: xr.DataArray, subject_coord: str) -> dict[str, np.ndarray]:
-    """Neuroid indices per subject (sorted), or one group of all neuroids when there is no subject coordinate."""
-    if subject_coord not in target.coords or target[subject_coord].dims != ("neuroid",):
+def _subject_groups(target: xr.DataArray, subject_coord: str | None) -> dict[str, np.ndarray]:
+    """Neuroid indices per subject (sorted), or one group of all neuroids without a subject coordinate."""
+    if subject_coord is None or subject_coord not in target.coords or target[subject_coord].dims != ("neuroid",):
         return {"all": np.arange(target.sizes["neuroid"])}
     subjects = np.asarray(target[subject_coord].values).astype(str)
     return {subject: np.flatnonzero(subjects == subject) for subject in np.unique(subjects)}
@@ -85,9 +87,11 @@ class RDMSimilarity:
 
     Parameters
     ----------
-    subject_coord : str
-        A ``neuroid`` coordinate of the target naming subjects; when present,
-        the score is the mean over subjects of the per-subject similarity.
+    subject_coord : str or None
+        None (the default, Brain-Score's behaviour): one RDM over all the
+        target's neuroids. A ``neuroid`` coordinate naming subjects (e.g.
+        ``'subject'``): the score is the mean over subjects of the per-subject
+        similarity, and the error their standard error.
 
     Examples
     --------
@@ -99,7 +103,7 @@ class RDMSimilarity:
     1.0
     """
 
-    def __init__(self, *, subject_coord: str = "subject"):
+    def __init__(self, *, subject_coord: str | None = None):
         self.options = dict(subject_coord=subject_coord)
 
     def __repr__(self) -> str:
@@ -130,9 +134,12 @@ class RDMSimilarityCrossValidated(RDMSimilarity):
     test_size : float
         Fraction of stimuli each split evaluates (0.9).
     stratification_coord : str or None
-        A ``presentation`` coordinate to stratify on (None: plain shuffle splits).
+        A ``presentation`` coordinate to stratify on (None: plain shuffle
+        splits). The default, ``object_name``, is Brain-Score's; when neither
+        assembly has it the splits are plain and ``attrs['stratification']``
+        is None.
     random_state : int
-    subject_coord : str
+    subject_coord : str or None
 
     Examples
     --------
@@ -145,8 +152,9 @@ class RDMSimilarityCrossValidated(RDMSimilarity):
     (1.0, 10)
     """
 
-    def __init__(self, *, splits: int = 10, test_size: float = 0.9, stratification_coord: str | None = None,
-                 random_state: int = 1, subject_coord: str = "subject"):
+    def __init__(self, *, splits: int = 10, test_size: float = 0.9,
+                 stratification_coord: str | None = DEFAULT_STRATIFICATION, random_state: int = 1,
+                 subject_coord: str | None = None):
         super().__init__(subject_coord=subject_coord)
         self.options.update(splits=splits, test_size=test_size, stratification_coord=stratification_coord,
                             random_state=random_state)
@@ -159,10 +167,10 @@ class RDMSimilarityCrossValidated(RDMSimilarity):
         groups = _subject_groups(target, self.options["subject_coord"])
         # A stimulus pair's dissimilarity does not depend on the other stimuli: each split takes a sub-block.
         source_rdm, target_rdms = self._rdms(ids, source_rows, target_values, groups)
+        labels = stratification_labels(source, target, ids, self.options["stratification_coord"])
         split_indices = make_splits(
             len(ids), splits=self.options["splits"], test_size=self.options["test_size"],
-            random_state=self.options["random_state"], minimum=1,
-            stratification=stratification_labels(source, target, ids, self.options["stratification_coord"]))
+            random_state=self.options["random_state"], minimum=1, stratification=labels)
         per_split_per_subject = np.array([
             [rdm_similarity(source_rdm[np.ix_(test, test)], target_rdm[np.ix_(test, test)]) for target_rdm in target_rdms]
             for _, test in split_indices])
@@ -171,7 +179,12 @@ class RDMSimilarityCrossValidated(RDMSimilarity):
                      per_split=per_split,
                      attrs=dict(metric="rdm_cv", options=self.options, random_state=self.options["random_state"],
                                 subjects=list(groups), per_split_per_subject=per_split_per_subject,
-                                n_stimuli=len(ids)))
+                                n_stimuli=len(ids),
+                                stratification=stratification_used(self.options["stratification_coord"], labels)))
+
+
+# Added to the unbiased CKA's denominator, as brainscore-vision's unbiased_linear_CKA does.
+UNBIASED_CKA_EPS = 1e-12
 
 
 def _unbiased_hsic(gram1: np.ndarray, gram2: np.ndarray) -> float:
@@ -194,7 +207,8 @@ def _biased_hsic(gram1: np.ndarray, gram2: np.ndarray) -> float:
 def cka(source: np.ndarray | SourceRows, target: np.ndarray | SourceRows, *, unbiased: bool = True) -> float:
     """Linear CKA between two stimulus x feature matrices with rows in the same order.
 
-    Returns 0 when HSIC(X,X) * HSIC(Y,Y) <= 0 (possible for the unbiased estimator).
+    Returns 0 when HSIC(X,X) * HSIC(Y,Y) <= 0 (possible for the unbiased estimator). The unbiased
+    estimator's denominator is sqrt(HSIC(X,X) HSIC(Y,Y)) + 1e-12, as in Brain-Score.
 
     Examples
     --------
@@ -208,7 +222,9 @@ def cka(source: np.ndarray | SourceRows, target: np.ndarray | SourceRows, *, unb
         raise ValueError(f"CKA needs at least 4 stimuli, got {len(gram1)}.")
     hsic = _unbiased_hsic if unbiased else _biased_hsic
     denominator = hsic(gram1, gram1) * hsic(gram2, gram2)
-    return 0.0 if denominator <= 0 else hsic(gram1, gram2) / math.sqrt(denominator)
+    if denominator <= 0:
+        return 0.0
+    return hsic(gram1, gram2) / (math.sqrt(denominator) + (UNBIASED_CKA_EPS if unbiased else 0.0))
 
 
 class CKA:

@@ -90,7 +90,8 @@ class LayerCommitments:
     Brain-Score commits one layer per region and scores every benchmark of that region with it, so
     the layer search (every candidate layer, cross-validated) runs once per region rather than once
     per benchmark. An entry is keyed by what decides it: the region and the versioned, checksummed
-    stimulus set and assembly whose public split scored the layers (:func:`commitment_key`). With
+    stimulus set and assembly whose public split scored the layers (``CommitmentData.key`` in
+    :mod:`cortexscore.benchmarks.commitment`). With
     ``path`` the entries persist as JSON, so the scorer's later jobs on the same activations reuse
     them; one instance must only ever see one model's activations of one placed stimulus set.
 

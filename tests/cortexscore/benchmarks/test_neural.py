@@ -7,10 +7,10 @@ from cortexscore.benchmarks.spec import BenchmarkSpec, DataRef, FileRef
 from cortexscore.models.commitment import LayerCommitments
 
 
-def synthetic_specs(tmp_path, n_stimuli=120):
+def synthetic_specs(tmp_path, n_stimuli=400):
     table, _images, assembly = synthetic.generate(tmp_path / "synthetic")
-    table = table.groupby("split", group_keys=False).apply(
-        lambda rows: rows.head(round(len(rows) * n_stimuli / len(table)))).sort_index()
+    keep = [index for _, rows in table.groupby("split") for index in rows.index[:round(len(rows) * n_stimuli / len(table))]]
+    table = table.loc[sorted(keep)]  # the public/private split kept, at the same proportions
     assembly = assembly.isel(presentation=assembly["stimulus_id"].isin(table["stimulus_id"]).values)
     file = FileRef(key="k", sha256="a" * 64, size=1)
     refs = {"stimulus_set": DataRef(identifier="set", version=1, files={"zip": file}),
@@ -40,6 +40,9 @@ def test_a_second_benchmark_of_the_region_reuses_the_commitment_and_scores_the_s
         assert reused.layer == fresh.layer
         assert reused.provenance["layer_scores"] == fresh.provenance["layer_scores"]
         assert reused.raw == fresh.raw and reused.provenance["selection_metric"] == "pls"
+        selection = reused.provenance["layer_selection"]
+        assert selection["benchmark"] in {spec.ref for spec in specs} and selection["overlap_with_scored_stimuli"] == 0
+        assert selection["stimuli"] == (table["split"] == "public").sum()
     # The search is persisted: a later process (the scorer's next job) starts from the file.
     assert LayerCommitments(tmp_path / "commitments.json").get(
         next(iter(commitments._entries))) == (shared[0].layer, shared[0].provenance["layer_scores"])
@@ -58,3 +61,28 @@ def test_other_data_or_other_layers_search_again(tmp_path):
     fewer = {name: features[name] for name in ("early", "late")}
     score_activations(specs[1], assembly, table, fewer, log=lines.append, commitments=commitments)
     assert not any("reusing" in line for line in lines)
+
+
+def test_a_layer_the_submission_commits_is_used_as_given_and_recorded(tmp_path):
+    specs, table, assembly = synthetic_specs(tmp_path)
+    result = score_activations(specs[0], assembly, table, layer_features(table), log=lambda _line: None,
+                               region_layer_map={"IT": "late"})
+    selection = result.provenance["layer_selection"]
+    assert result.layer == "late" and selection["user_given"] and selection["method"] == "user"
+    assert selection["overlap_with_scored_stimuli"] == 0 and selection["layer_scores"] == {}
+
+
+def test_overlap_with_the_scored_stimuli_is_counted_by_image_content(tmp_path):
+    from cortexscore.benchmarks.commitment import choose_layer, commitment_data
+
+    specs, table, assembly = synthetic_specs(tmp_path)
+    table = table.assign(image_path=[str(tmp_path / "synthetic" / "images" / name) for name in table["filename"]])
+    features = layer_features(table)
+    commitment = commitment_data(specs[0], table, assembly, features)
+    private = table[table["split"] == "private"]
+    _, disjoint = choose_layer(specs[1], private, list(features), commitment=commitment, log=lambda _line: None)
+    assert disjoint["overlap_with_scored_stimuli"] == 0 and disjoint["stimuli"] == len(table) - len(private)
+    # The same images under other ids still count: scoring the public split is caught.
+    renamed = table[table["split"] == "public"].assign(stimulus_id=lambda rows: "copy-" + rows["stimulus_id"])
+    _, overlapping = choose_layer(specs[1], renamed, list(features), commitment=commitment, log=lambda _line: None)
+    assert overlapping["overlap_with_scored_stimuli"] == len(renamed) > 0

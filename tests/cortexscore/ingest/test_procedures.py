@@ -62,20 +62,38 @@ def test_a_model_that_answers_like_one_subject_has_error_consistency_1_with_that
     assert 0 < result.raw < 1 and 0 <= result.ceiled <= 1 and result.layer == "logits"
 
 
-def test_rsa_commits_the_layer_whose_rdm_matches_and_scores_it_1():
+def test_rsa_commits_the_layer_on_the_public_half_and_scores_it_on_the_private_half():
     rng = np.random.default_rng(0)
     ids = [f"im{i:02d}" for i in range(40)]
     good = rng.normal(size=(40, 30))
     target = matrix_assembly(np.stack([rdm(good)] * 2), ids, ["s1", "s2"], [1, 2], identifier="t",
                              stimulus_set_identifier="s", kind="rdm")
     shuffled = np.random.default_rng(1).permutation(40)  # the table's row order differs from the target's
+    stimuli = table(ids).assign(split=["public"] * 20 + ["private"] * 20)
     result = score_rsa_matrices(
-        spec(scoring="rsa_matrices", metric="rdm", convention="r_over_ceiling",
+        spec(scoring="rsa_matrices", metric="rdm", convention="r_over_ceiling", commits_region=True,
              metric_options={"stratification_coord": "category"}),
-        target, table(ids).iloc[shuffled].reset_index(drop=True),
+        target, stimuli.iloc[shuffled].reset_index(drop=True),
         {"noise": rng.normal(size=(40, 30)), "good": good[shuffled]}, log=lambda _: None)
     assert result.layer == "good" and result.raw == pytest.approx(1.0) and result.ceiled == pytest.approx(1.0)
     assert len(result.provenance["per_split"]) == 10
+    selection = result.provenance["layer_selection"]
+    assert (selection["stimuli"], selection["overlap_with_scored_stimuli"], result.provenance["scoring_stimuli"]) \
+        == (20, 0, 20)
+
+
+def test_a_benchmark_without_commitment_data_refuses_to_choose_on_its_scored_stimuli():
+    ids = [f"im{i:02d}" for i in range(12)]
+    features = np.random.default_rng(0).normal(size=(12, 5))
+    target = matrix_assembly(np.stack([rdm(features)] * 2), ids, ["s1", "s2"], [1, 2], identifier="t",
+                             stimulus_set_identifier="s", kind="rdm")
+    benchmark = spec(scoring="rsa_matrices", metric="rdm", convention="r_over_ceiling",
+                     metric_options={"stratification_coord": None})
+    with pytest.raises(ValueError, match="no commitment data for region None was given"):
+        score_rsa_matrices(benchmark, target, table(ids), {"layer": features}, log=lambda _: None)
+    result = score_rsa_matrices(benchmark, target, table(ids), {"layer": features}, log=lambda _: None,
+                                region_layer_map={None: "layer"})
+    assert result.provenance["layer_selection"]["user_given"] and result.raw == pytest.approx(1.0)
 
 
 def test_rdm_subject_ceiling_averages_sessions_per_subject():
@@ -103,7 +121,8 @@ def test_coggan_uses_every_off_diagonal_entry_of_asymmetric_subject_matrices():
     target = matrix_assembly(np.stack(asymmetric), ids, ["s1", "s2", "s3"], [1] * 3, identifier="t",
                              stimulus_set_identifier="s", kind="rsm")
     benchmark = spec(scoring="coggan_rsa", metric="rsm_pearson_offdiagonal", convention="legacy_r_over_ceiling_squared")
-    result = score_coggan(benchmark, target, table(ids), {"layer": features}, log=lambda _: None)
+    result = score_coggan(benchmark, target, table(ids), {"layer": features}, log=lambda _: None,
+                          region_layer_map={None: "layer"})
     upper_only = np.corrcoef(reference[np.triu_indices(24, k=1)], asymmetric[0][np.triu_indices(24, k=1)])[0, 1]
     assert upper_only == pytest.approx(1.0) and 0.1 < result.raw < 0.9
     assert result.ceiled == pytest.approx((result.raw / float(coggan_ceiling(target))) ** 2)
@@ -116,3 +135,20 @@ def test_coggan_model_rsm_needs_units_that_pass_the_selection():
         model_rsm(centred)
     with pytest.raises(ValueError, match="conditions 2 have the same response on every selected unit"):
         model_rsm(np.array([[10.0, 12.0], [12.0, 10.0], [11.0, 11.0]]))
+
+
+def test_coggan_v1_chooses_its_layer_inside_the_cross_validation_on_train_halves_only():
+    rng = np.random.default_rng(0)
+    ids = [f"{name}_{part}" for name in "abcdefgh" for part in ("complete", "lower", "upper")]
+    good = np.concatenate([rng.normal(size=(24, 50)), 20 + rng.normal(size=(24, 5))], axis=1)
+    noise = np.concatenate([rng.normal(size=(24, 50)), 20 + rng.normal(size=(24, 5))], axis=1)
+    subjects = np.stack([model_rsm(good) + 0.3 * rng.normal(size=(24, 24)) for _ in range(3)])
+    target = matrix_assembly(subjects, ids, ["s1", "s2", "s3"], [1] * 3, identifier="t",
+                             stimulus_set_identifier="s", kind="rsm")
+    benchmark = spec(scoring="coggan_rsa", metric="rsm_pearson_offdiagonal", region="V1",
+                     convention="legacy_r_over_ceiling_squared", layer_selection="nested_cv")
+    result = score_coggan(benchmark, target, table(ids), {"noise": noise, "good": good}, log=lambda _: None)
+    selection = result.provenance["layer_selection"]
+    assert result.layer == "good" and selection["method"] == "nested_cv" and selection["stimuli"] == 12
+    assert selection["overlap_with_scored_stimuli"] == 0 and set(selection["per_split_layers"]) == {"good"}
+    assert len(result.provenance["per_split"]) == 10 and 0.5 < result.raw < 1

@@ -73,10 +73,14 @@ def test_an_assembly_regressed_on_itself_gives_one():
         assert score.value == pytest.approx(1.0, abs=1e-5), name
 
 
-def test_pls_needs_as_many_features_as_components():
+def test_pls_components_are_capped_at_the_source_rank():
     source, target = linear_data(features=20)
-    with pytest.raises(ValueError, match="n_components=25 needs a source with at least 25 features, got 20"):
-        load_metric("pls")(neural(source), neural(target))
+    score = load_metric("pls")(neural(source), neural(target))
+    expected, _ = straightforward_score(PLSRegression(n_components=20, scale=False), source, target,
+                                        ShuffleSplit(n_splits=10, train_size=0.9, random_state=1))
+    assert score.value == pytest.approx(expected, abs=1e-9)
+    assert (score.attrs["n_components"], score.attrs["source_rank"], score.attrs["n_components_capped_at_rank"]) \
+        == (20, 20, True)
 
 
 def test_a_pure_noise_target_gives_zero():
@@ -312,8 +316,6 @@ def test_pls_splits_of_unequal_sizes_or_past_the_memory_bound_are_fitted_apart(p
 
 
 @pytest.mark.parametrize("n_components, features, stimuli, message", [
-    (25, 20, 200, "n_components=25 needs a source with at least 25 features, got 20; pass n_components=20"),
-    (5, 4, 200, "n_components=5 needs a source with at least 5 features, got 4; pass n_components=4"),
     (5, 30, 10, "Too few stimuli for the splits: 10 stimuli with train_size=0.9 leave 9 for training and 1"),
 ])
 def test_pls_errors_are_unchanged(n_components, features, stimuli, message):
@@ -322,10 +324,14 @@ def test_pls_errors_are_unchanged(n_components, features, stimuli, message):
         load_metric("pls", n_components=n_components)(neural(source), neural(target))
 
 
-def test_a_source_of_lower_rank_than_n_components_still_scores():
-    """Past the source's rank sklearn's components fit rounding noise; they must stay finite, as sklearn's do."""
+def test_a_source_of_lower_rank_than_n_components_is_capped_and_stable():
+    """Past the source's rank, components fit rounding noise; capped at the rank, a column permutation and a
+    rescaling of the source leave the score unchanged."""
     rng = np.random.default_rng(15)
     source = rng.normal(size=(120, 3)) @ rng.normal(size=(3, 30))
     for neuroids in (4, 1):
-        score = load_metric("pls")(neural(source), neural(rng.normal(size=(120, neuroids))))
-        assert np.isfinite(score.value) and np.all(np.isfinite(score.attrs["per_split_per_neuroid"]))
+        target = neural(rng.normal(size=(120, neuroids)) + source[:, :1])
+        score = load_metric("pls")(neural(source), target)
+        moved = load_metric("pls")(neural(1e-9 * source[:, rng.permutation(30)]), target)
+        assert score.attrs["n_components"] == 3
+        assert moved.value == pytest.approx(score.value, abs=1e-9)

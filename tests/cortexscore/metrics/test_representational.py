@@ -28,11 +28,13 @@ def test_rdm_is_spearman_of_upper_triangles_in_stimulus_order():
     assert score.value == pytest.approx(expected, abs=1e-12)
 
 
-def test_rdm_averages_over_subjects():
+def test_rdm_pools_subjects_by_default_and_averages_them_when_asked():
     source, target = random_pair()
     assembly = neural(target)
     assembly = assembly.assign_coords(subject=("neuroid", ["a"] * 4 + ["b"] * 4))
-    score = load_metric("rdm")(neural(source), assembly)
+    pooled = load_metric("rdm")(neural(source), assembly)
+    assert pooled.value == pytest.approx(float(load_metric("rdm")(neural(source), neural(target))), abs=1e-12)
+    score = load_metric("rdm", subject_coord="subject")(neural(source), assembly)
     per_subject = [float(load_metric("rdm")(neural(source), neural(target[:, part])))
                    for part in (slice(0, 4), slice(4, 8))]
     assert score.value == pytest.approx(np.mean(per_subject), abs=1e-12)
