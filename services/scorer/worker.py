@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cortexscore.benchmarks.scoring import procedure, score_activations
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.data import load_assembly, load_stimulus_set
-from cortexscore.jobs import ClaimRequest, HeldModel, JobLease
+from cortexscore.jobs import ClaimRequest, CompleteRequest, FailRequest, HeldModel, JobLease, LeaseRequest
 from cortexscore.models.cache import MAX_LAYERS, ActivationsCache, ActivationsKey
 from cortexscore.models.commitment import LayerCommitments
 from cortexscore.observability import configure_logging, serve_metrics
@@ -53,6 +53,9 @@ def json_safe(value):
 def model_fingerprint(lease: JobLease) -> str:
     """The zip and the model's name stand for its code and weights (the parent never imports user code)."""
     return hashlib.sha256(f"{lease.zip_sha256}/{lease.model}".encode()).hexdigest()
+
+
+REQUESTS = {"heartbeat": LeaseRequest, "complete": CompleteRequest, "fail": FailRequest}
 
 
 class LeaseLost(Exception):
@@ -109,8 +112,10 @@ class JobReporter:
         return text
 
     def _post(self, action: str, body: dict) -> None:
+        # The shared protocol models, so what the worker sends is what the API validates (one score schema).
+        request = REQUESTS[action](lease_token=self.lease.lease_token, log=self._drain(), **body)
         response = self.api.post(f"/internal/jobs/{self.lease.job_id}/{action}",
-                                 json={"lease_token": self.lease.lease_token, "log": self._drain(), **body})
+                                 json=request.model_dump(mode="json"))
         if response.status_code == 409:
             self.lost.set()
             raise LeaseLost(response.json().get("detail", "lease lost"))
