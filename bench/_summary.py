@@ -51,7 +51,15 @@ def _pls_batched(r: dict) -> list[tuple[str, str, str]]:
             for name, case in r["cases"].items()]
 
 
-FORMATTERS = {"api_latency": _api_latency, "upload": _upload, "queue_throughput": _queue,
+def _suite(r: dict) -> list[tuple[str, str, str]]:
+    steps = r["runs"][0]["steps"]
+    return [(f"default suite ({len(r['benchmarks'])} benchmarks, {r['distinct_images']} images), AlexNet, upload to "
+             "completed", f"{r['median_t_suite_s']:.0f} s",
+             f"{r['median_ratio']:.2f}x a bare forward pass of {r['median_t_forward_s']:.0f} s (target <= 1.5x); "
+             f"{steps['children']} child, {steps['jobs_from_session_cache']} jobs from its session")]
+
+
+FORMATTERS = {"suite": _suite, "api_latency": _api_latency, "upload": _upload, "queue_throughput": _queue,
               "activations": _activations, "pls_batched": _pls_batched}
 
 
