@@ -14,6 +14,11 @@ $(BIN)/cortexscore: pyproject.toml
 	# The CPU build of torch first, so nothing later can pull a CUDA build.
 	$(BIN)/pip install --quiet --no-compile torch==$(TORCH_VERSION)
 	$(BIN)/pip install --quiet --no-compile -e '.[dev]'
+	# Bytecode for everything once, here: scorers run model children with PYTHONDONTWRITEBYTECODE=1 on a
+	# read-only runtime, so without it every child compiles torch and the model stack again (issue 16).
+	# The exit status is ignored: a few test files shipped inside packages are not valid Python 3.
+	-$(BIN)/python -m compileall -q -j 0 $(VENV)/lib shared services > /dev/null
+	-$(BIN)/python -m compileall -q -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')" > /dev/null 2>&1
 	@du -sh $(VENV)
 
 run: install

@@ -66,8 +66,16 @@ def _leaderboard(r: dict) -> list[tuple[str, str, str]]:
             for name in ("page", "json", "page_weighted", "json_weighted", "csv") if name in r]
 
 
+def _suite(r: dict) -> list[tuple[str, str, str]]:
+    steps = r["runs"][0]["steps"]
+    return [(f"default suite ({len(r['benchmarks'])} benchmarks, {r['distinct_images']} images), AlexNet, upload to "
+             "completed", f"{r['median_t_suite_s']:.0f} s",
+             f"{r['median_ratio']:.2f}x a bare forward pass of {r['median_t_forward_s']:.0f} s (target <= 1.5x); "
+             f"{steps['children']} child, {steps['jobs_from_session_cache']} jobs from its session")]
+
+
 FORMATTERS = {"leaderboard": _leaderboard, "api_latency": _api_latency, "sandbox_startup": _sandbox_startup,
-              "upload": _upload, "queue_throughput": _queue,
+              "suite": _suite, "upload": _upload, "queue_throughput": _queue,
               "activations": _activations, "pls_batched": _pls_batched}
 
 

@@ -1,8 +1,9 @@
 """Runs inside the sandboxed child process: imports the user's submission and writes activations.
 
 It receives only image paths and writes only activations: assemblies, private
-splits and credentials never reach this process. Input is a JSON request;
-output is ``result.json`` plus one ``.npz`` per stimulus set, or ``error.json``.
+splits and credentials never reach this process. Input is a JSON request naming one
+model and every stimulus set the scorer wants of it (a model session: one import for all
+of a model's jobs); output is ``result.json`` plus one ``.npz`` per stimulus set, or ``error.json``.
 """
 from __future__ import annotations
 
@@ -28,9 +29,67 @@ def _log(message: str) -> None:
     print(f"[model] {message}", flush=True)
 
 
+PREFLIGHT_IMAGES = 4
+
+
+def _in_memory_preprocessing(model, model_degrees: float, stimulus_degrees: float):
+    """The model's extractor and a preprocessing that places each image in memory, or None.
+
+    Only for the platform's own default preprocessing (``load_preprocess_images`` bound to a size): it then
+    decodes, places and resizes each image once, with no PNG written and read back. PNG is lossless and the
+    placed image is RGB, so the pixels are those the file round trip gives. Any other preprocessing gets files.
+    """
+    import functools
+
+    from PIL import Image
+
+    from cortexscore.models.placement import place_image
+    from cortexscore.models.preprocessing import load_image, load_preprocess_images, preprocess_images
+
+    extractor = getattr(model, "activations_model", None)
+    preprocessing = getattr(extractor, "preprocessing", None)
+    if not (isinstance(preprocessing, functools.partial) and preprocessing.func is load_preprocess_images
+            and not preprocessing.args):
+        return None
+    keywords = dict(preprocessing.keywords)
+    ratio = model_degrees / stimulus_degrees
+
+    def preprocess(paths):
+        if model_degrees == stimulus_degrees:
+            images = [load_image(path) for path in paths]
+        else:
+            images = []
+            for path in paths:
+                with Image.open(path) as image:
+                    images.append(place_image(image, ratio))
+        return preprocess_images(images, **keywords)
+
+    return extractor, preprocess
+
+
+def _activations(model, image_paths: list[str], layers: list[str], placed_dir: Path, stimulus_degrees: float,
+                 batch_size: int, progress=None) -> dict:
+    """The model's activations on the images as placed for ``stimulus_degrees``."""
+    from cortexscore.models.placement import _check_degrees, place_images
+
+    model_degrees = model.visual_degrees()
+    _check_degrees(model_degrees, stimulus_degrees)
+    in_memory = _in_memory_preprocessing(model, model_degrees, stimulus_degrees)
+    if in_memory is None:
+        placed = place_images(image_paths, placed_dir, model_degrees, stimulus_degrees)
+        return model.activations([str(path) for path in placed], layers, batch_size=batch_size, progress=progress)
+    extractor, preprocess = in_memory
+    original = extractor.preprocessing
+    extractor.preprocessing = preprocess
+    try:
+        return model.activations(image_paths, layers, batch_size=batch_size, progress=progress)
+    finally:
+        extractor.preprocessing = original
+
+
 def run(request: dict) -> dict:
+    """Import the model once, check it on a few stimuli, then write the activations of every stimulus set."""
     from cortexscore.models.cache import write_entry
-    from cortexscore.models.placement import place_images
     from cortexscore.models.submission import load_submission
 
     out_dir = Path(request["out_dir"])
@@ -46,28 +105,46 @@ def run(request: dict) -> dict:
     (out_dir / IMPORTED_MARKER).touch()
     _log(f"imported {request['model']} ({submission.layout} layout) in {time.perf_counter() - started:.1f}s; "
          f"visual degrees {model.visual_degrees()}, candidate layers {model.layers}")
-    layers = ["logits"] if request.get("layer_mode") == "logits" else list(model.layers)
-    for index, stimulus_set in enumerate(request["stimulus_sets"]):
-        image_paths = [str(Path(request["stimuli_dir"]) / name) for name in stimulus_set["image_paths"]]
-        placed = place_images(image_paths, out_dir / "placed" / stimulus_set["key"],
-                              model.visual_degrees(), stimulus_set["stimulus_degrees"])
-        total = len(placed)
+    batch_size = request.get("batch_size", 64)
+    stimulus_sets = request["stimulus_sets"]
+
+    def layers_of(stimulus_set: dict) -> list[str]:
+        return ["logits"] if stimulus_set.get("layer_mode") == "logits" else list(model.layers)
+
+    def paths_of(stimulus_set: dict) -> list[str]:
+        return [str(Path(stimulus_set["stimuli_dir"]) / name) for name in stimulus_set["image_paths"]]
+
+    # Preflight: a few stimuli through every layer the sets need, so a broken model fails in seconds.
+    started = time.perf_counter()
+    checked = set()
+    for index, stimulus_set in enumerate(stimulus_sets):
+        layers = tuple(layers_of(stimulus_set))
+        if layers in checked:
+            continue
+        checked.add(layers)
+        _activations(model, paths_of(stimulus_set)[:PREFLIGHT_IMAGES], list(layers), out_dir / "placed" / str(index),
+                     stimulus_set["stimulus_degrees"], batch_size)
+    _log(f"preflight passed on {len(checked)} layer set(s) in {time.perf_counter() - started:.1f}s")
+    for index, stimulus_set in enumerate(stimulus_sets):
+        layers = layers_of(stimulus_set)
+        total = len(stimulus_set["image_paths"])
         last_report = [0.0]
 
-        def progress(done: int, total: int = total) -> None:
+        def progress(done: int, total: int = total, index: int = index) -> None:
             if time.monotonic() - last_report[0] > 5 or done == total:
                 last_report[0] = time.monotonic()
-                _log(f"activations {done}/{total} images")
+                _log(f"stimulus set {index + 1}/{len(stimulus_sets)}: activations {done}/{total} images")
 
         started = time.perf_counter()
-        features = model.activations([str(path) for path in placed], layers,
-                                     batch_size=request.get("batch_size", 64), progress=progress)
+        features = _activations(model, paths_of(stimulus_set), layers, out_dir / "placed" / str(index),
+                                stimulus_set["stimulus_degrees"], batch_size, progress)
         _log(f"{total} images through {len(features)} layers in {time.perf_counter() - started:.1f}s")
         # The parent copies and checks this file; it reads nothing else the child names.
         write_entry(out_dir / activations_file(index), {layer: features[layer] for layer in layers})
+        del features
     _check_no_processes_left()
     committed = getattr(model, "region_layer_map", None) or {}
-    return {"layers": layers, "visual_degrees": float(model.visual_degrees()),
+    return {"layers": list(model.layers), "visual_degrees": float(model.visual_degrees()),
             "bibtex": submission.bibtex(request["model"]),
             "region_layer_map": {str(region): str(layer) for region, layer in dict(committed).items()}}
 

@@ -3,7 +3,7 @@
 The child sees a minimal root that bubblewrap (``bwrap``) builds for it:
 
 - the Python runtime and the platform's own packages, read-only; nothing else of the host;
-- its job dir at ``/job``, the only writable place, with the stimuli read-only at ``/job/stimuli``;
+- its job dir at ``/job``, the only writable place, with each stimulus set read-only at ``/job/stimuli/<index>``;
 - a private ``/dev`` (null, zero, random, urandom), a size-capped private ``/dev/shm``, its own ``/proc``;
   no ``/sys``, no host ``/tmp``, nothing of ``var/``, no other job's dir;
 - new user, PID, network (no interface but a dead loopback), IPC, UTS and cgroup namespaces;
@@ -31,8 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -64,7 +63,15 @@ CGROUP_PREFIX = "cortexscore-"
 
 
 class SubmissionFailure(Exception):
-    """The user's code raised, timed out, or exceeded a limit: shown to the user, never retried."""
+    """The user's code raised, timed out, or exceeded a limit: shown to the user, never retried.
+
+    ``model_error``: the model's own code raised (its error.json), so the same model fails the same way on
+    every stimulus set; the scorer then fails all of that model's jobs with this cause at once.
+    """
+
+    def __init__(self, message: str, *, model_error: bool = False):
+        super().__init__(message)
+        self.model_error = model_error
 
 
 class SandboxUnavailable(RuntimeError):
@@ -344,7 +351,7 @@ class _Limits:
             resource.setrlimit(resource.RLIMIT_NPROC, (settings.max_processes, settings.max_processes))
 
 
-def _bwrap_command(work_dir: Path, stimuli_dir: Path, settings: ScorerSettings, seccomp_fd: int, status_fd: int,
+def _bwrap_command(work_dir: Path, stimuli_dirs: list[Path], settings: ScorerSettings, seccomp_fd: int, status_fd: int,
                    child: list[str], environment: Path | None) -> list[str]:
     command = [bwrap_binary(), "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
                "--new-session", "--cap-drop", "ALL", "--uid", str(NOBODY), "--gid", str(NOBODY),
@@ -368,8 +375,11 @@ def _bwrap_command(work_dir: Path, stimuli_dir: Path, settings: ScorerSettings, 
                 command += ["--dev-bind", device, device]
     command += ["--symlink", "/proc/self/fd", "/dev/fd",
                 "--size", str(settings.shm_bytes), "--tmpfs", "/dev/shm",
-                "--bind", str(work_dir), JOB_ROOT, "--ro-bind", str(stimuli_dir), f"{JOB_ROOT}/{STIMULI}",
-                *(["--ro-bind", str(environment), ENVIRONMENT_ROOT] if environment else []),
+                "--bind", str(work_dir), JOB_ROOT,
+                *(["--ro-bind", str(environment), ENVIRONMENT_ROOT] if environment else [])]
+    for index, stimuli_dir in enumerate(stimuli_dirs):
+        command += ["--ro-bind", str(stimuli_dir), stimuli_mount(index)]
+    command += [
                 "--symlink", f"{JOB_ROOT}/tmp", "/tmp", "--chdir", f"{JOB_ROOT}/tmp",
                 # bwrap's own root is a tmpfs: read-only too, so the job dir and /dev/shm are all that is writable.
                 "--remount-ro", "/", "--", *child]
@@ -506,6 +516,11 @@ def copy_child_file(work_dir: Path, name: str, destination: Path, max_bytes: int
     return True
 
 
+def stimuli_mount(index: int) -> str:
+    """Where the child sees the ``index``-th stimulus set of its request, read-only."""
+    return f"{JOB_ROOT}/{STIMULI}/{index}"
+
+
 def prepare_job_dir(settings: ScorerSettings, job_name: str) -> Path:
     """A fresh job dir, writable by the sandbox's user; its ``stimuli`` and ``tmp`` exist before the child starts."""
     work_dir = scorer_sandbox_dir(settings) / job_name
@@ -518,14 +533,16 @@ def prepare_job_dir(settings: ScorerSettings, job_name: str) -> Path:
     return work_dir
 
 
-def run_child(request: dict, work_dir: Path, stimuli_dir: Path, settings: ScorerSettings, *,
+def run_child(request: dict, work_dir: Path, stimuli_dirs: list[Path], settings: ScorerSettings, *,
               on_tick: Callable[[str], None], environment: Path | None = None) -> SandboxResult:
     """Run the child on ``request`` in the sandbox; ``on_tick`` gets new log text about once a second.
 
-    ``work_dir`` comes from :func:`prepare_job_dir`; the child sees it as ``/job`` and the stimuli
-    as ``/job/stimuli``; ``environment``, a submission's own site folder, as ``/env``, read-only.
-    ``on_tick`` may raise to abort the job.
+    ``work_dir`` comes from :func:`prepare_job_dir`; the child sees it as ``/job`` and the ``index``-th
+    of ``stimuli_dirs`` as :func:`stimuli_mount` says; ``environment``, a submission's own site folder, as
+    ``/env``, read-only. ``on_tick`` may raise to abort the job.
     """
+    for index in range(len(stimuli_dirs)):
+        (work_dir / STIMULI / str(index)).mkdir(exist_ok=True)  # the mount points, made by the parent
     (work_dir / "request.json").write_text(json.dumps(request))
     limits = _Limits(settings, work_dir.name)
     env = {name: os.environ[name] for name in ENV_PASSTHROUGH if name in os.environ}
@@ -540,7 +557,7 @@ def run_child(request: dict, work_dir: Path, stimuli_dir: Path, settings: Scorer
     try:
         with os.fdopen(seccomp_write, "wb") as sink:
             sink.write(seccomp_program())
-        command = _bwrap_command(work_dir, stimuli_dir, settings, seccomp_read, status_write, child, environment)
+        command = _bwrap_command(work_dir, stimuli_dirs, settings, seccomp_read, status_write, child, environment)
         process = subprocess.Popen(command, cwd="/", env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, preexec_fn=limits.preexec,
                                    pass_fds=(seccomp_read, status_write), start_new_session=True)
@@ -626,7 +643,7 @@ def _outcome(returncode: int, work_dir: Path, tail: str, settings: ScorerSetting
     error = _load_json(work_dir, ERROR_FILE, settings.max_result_bytes)
     if error is not None:
         raise SubmissionFailure(f"the model code raised {str(error.get('type'))[:200]}: "
-                                f"{str(error.get('message'))[:2000]}")
+                                f"{str(error.get('message'))[:2000]}", model_error=True)
     tail = tail[-1500:]
     if returncode < 0 or returncode > 128:
         number = -returncode if returncode < 0 else returncode - 128

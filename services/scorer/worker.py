@@ -21,7 +21,7 @@ from cortexscore.benchmarks.commitment import CommitmentData, commitment_data, c
 from cortexscore.benchmarks.scoring import procedure, score_activations
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.data import load_assembly, load_stimulus_set
-from cortexscore.jobs import JobLease
+from cortexscore.jobs import ClaimRequest, CompleteRequest, FailRequest, HeldModel, JobLease, LeaseRequest
 from cortexscore.models.cache import MAX_LAYERS, ActivationsCache, ActivationsKey
 from cortexscore.models.commitment import LayerCommitments
 from cortexscore.observability import configure_logging, serve_metrics
@@ -34,8 +34,8 @@ from scorer.config import ScorerSettings, get_settings
 from scorer.environments import Environment, EnvironmentBuilder
 from scorer.fetch import fetch
 from scorer.child import activations_file
-from scorer.sandbox import (ENVIRONMENT_ROOT, JOB_ROOT, STIMULI, SubmissionFailure, check_sandbox, copy_child_file, prepare_job_dir,
-                            remove_leftovers, run_child)
+from scorer.sandbox import (ENVIRONMENT_ROOT, JOB_ROOT, SubmissionFailure, check_sandbox, copy_child_file,
+                            prepare_job_dir, remove_leftovers, run_child, stimuli_mount)
 
 log = logging.getLogger("scorer")
 
@@ -51,6 +51,14 @@ def json_safe(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def model_fingerprint(lease: JobLease) -> str:
+    """The zip and the model's name stand for its code and weights (the parent never imports user code)."""
+    return hashlib.sha256(f"{lease.zip_sha256}/{lease.model}".encode()).hexdigest()
+
+
+REQUESTS = {"heartbeat": LeaseRequest, "complete": CompleteRequest, "fail": FailRequest}
 
 
 class LeaseLost(Exception):
@@ -115,8 +123,10 @@ class JobReporter:
         return text
 
     def _post(self, action: str, body: dict) -> None:
+        # The shared protocol models, so what the worker sends is what the API validates (one score schema).
+        request = REQUESTS[action](lease_token=self.lease.lease_token, log=self._drain(), **body)
         response = self.api.post(f"/internal/jobs/{self.lease.job_id}/{action}",
-                                 json={"lease_token": self.lease.lease_token, "log": self._drain(), **body})
+                                 json=request.model_dump(mode="json"))
         if response.status_code == 409:
             self.lost.set()
             raise LeaseLost(response.json().get("detail", "lease lost"))
@@ -177,6 +187,10 @@ class Worker:
         self._stopping = False
         self.last_poll = time.monotonic()
         self.current_job: int | None = None
+        # Model sessions: the (submission, model) of the last job, claimed first; models whose code raised.
+        self.held: HeldModel | None = None
+        self.model_failures: dict[str, tuple[int, str]] = {}
+        self.single_set_models: set[str] = set()
 
     def health(self) -> tuple[bool, dict]:
         """``/healthz``: the worker loop is polling or busy on a job, and the API and the store answer."""
@@ -196,11 +210,15 @@ class Worker:
         self._stopping = True
 
     def claim(self) -> JobLease | None:
-        response = self.api.post("/internal/jobs/claim", json={"worker_id": self.settings.worker_id})
+        body = ClaimRequest(worker_id=self.settings.worker_id, prefer=self.held)
+        response = self.api.post("/internal/jobs/claim", json=body.model_dump(mode="json", exclude_none=True))
         if response.status_code == 204:
+            self.held = None
             return None
         response.raise_for_status()
-        return JobLease.model_validate(response.json())
+        lease = JobLease.model_validate(response.json())
+        self.held = HeldModel(submission_id=lease.submission_id, model=lease.model)
+        return lease
 
     def run(self) -> None:
         log.info("scorer %s polling %s", self.settings.worker_id, self.settings.api_url)
@@ -247,6 +265,7 @@ class Worker:
         """Score the job and return the report to send: ``complete`` with a score, or ``fail`` with its kind."""
         started = time.perf_counter()
         try:
+            self._check_known_failure(model_fingerprint(lease))  # fail fast: no data fetched, nothing imported
             result = self.score(lease, reporter)
         except LeaseLost:
             raise
@@ -333,56 +352,125 @@ class Worker:
             features, _info, source_key = self.model_activations(lease, source, table, source_sha, reporter)
         return commitment_data(source, table, target, features), source_key
 
+    def _wanted_set(self, lease: JobLease, spec: BenchmarkSpec, fingerprint: str, table=None) -> dict:
+        """What the child needs for one benchmark's stimulus set, and the key of its activations."""
+        stimulus_sha = spec.stimulus_set.files["zip"].sha256
+        if table is None:
+            stimulus_files = self._fetch_ref(spec.stimulus_set)
+            table = load_stimulus_set(stimulus_files["csv"], stimulus_files["zip"],
+                                      self.cache_dir / "stimuli" / stimulus_sha)
+        layer_mode = procedure(spec).layers
+        key = ActivationsKey(model_fingerprint=fingerprint, stimulus_set_sha256=stimulus_sha, layers=layer_mode,
+                             placement=f"stimulus{spec.visual_degrees:g}deg")
+        return {"key": key, "filenames": list(table["filename"]), "stimuli_dir": self.cache_dir / "stimuli" / stimulus_sha,
+                "stimulus_degrees": spec.visual_degrees, "layer_mode": layer_mode}
+
+    def _sibling_sets(self, lease: JobLease, fingerprint: str, have: set, reporter: JobReporter) -> list[dict]:
+        """The stimulus sets of the model's other jobs that are not cached yet, to compute in the same session."""
+        wanted = []
+        for sibling in lease.siblings[:64]:
+            try:
+                response = self.store.get(f"/benchmarks/{sibling.benchmark}",
+                                          params={"version": sibling.benchmark_version})
+                response.raise_for_status()
+                entry = self._wanted_set(lease, BenchmarkSpec.model_validate(response.json()), fingerprint)
+            except Exception as error:  # that job fetches its own set when it runs
+                log.warning("cannot prepare %s for job %s's session: %s", sibling.benchmark, lease.job_id, error)
+                continue
+            if entry["key"] in have or self.activations.get(entry["key"]) is not None:
+                continue
+            have.add(entry["key"])
+            wanted.append(entry)
+        return wanted
+
     def model_activations(self, lease: JobLease, spec: BenchmarkSpec, table, stimulus_sha: str,
                           reporter: JobReporter) -> tuple[dict[str, np.ndarray], dict, ActivationsKey]:
         """The model's activations, what the model said of itself (bibtex, visual degrees, layers), and their key.
 
-        Each stimulus set goes through each model once; later benchmarks on the same set reuse it.
+        A model session: one sandboxed child imports the model once, checks it on a few stimuli (preflight),
+        and computes every stimulus set that this job and the model's other unfinished jobs need; those jobs
+        then find their activations cached. A model whose own code raised fails every later job of it here,
+        with the same cause, without being imported again.
         """
-        layer_mode = procedure(spec).layers
         # The parent never imports user code, so the zip and the model's name stand for its weights and
         # code; they also fix the model's own visual degrees, so the placement only needs the benchmark's.
-        fingerprint = hashlib.sha256(f"{lease.zip_sha256}/{lease.model}".encode()).hexdigest()
-        key = ActivationsKey(model_fingerprint=fingerprint, stimulus_set_sha256=stimulus_sha, layers=layer_mode,
-                             placement=f"stimulus{spec.visual_degrees:g}deg")
+        fingerprint = model_fingerprint(lease)
+        self._check_known_failure(fingerprint)
+        own = self._wanted_set(lease, spec, fingerprint, table)
+        key = own["key"]
         info_path = self.cache_dir / "models" / f"{fingerprint}.json"
         cached = self.activations.get(key)
         if cached is not None and self.signer.verify(info_path, fingerprint):
             reporter.log(f"[platform] reusing cached activations of {lease.model} on this stimulus set")
             getattr(reporter, "usage", {})["cache_hit"] = True
             return cached, json.loads(info_path.read_text()), key
+        wanted = [own]
+        if fingerprint not in self.single_set_models:
+            wanted += self._sibling_sets(lease, fingerprint, {key}, reporter)
+        try:
+            info, features = self._run_session(lease, fingerprint, wanted, reporter)
+        except SubmissionFailure as error:
+            if error.model_error:
+                self._remember_failure(fingerprint, lease.job_id, str(error))
+            elif len(wanted) > 1:
+                self.single_set_models.add(fingerprint)  # a limit hit on many sets: the others try alone
+            raise
+        info_path.parent.mkdir(parents=True, exist_ok=True)
+        info_path.write_text(json.dumps(info))
+        self.signer.sign(info_path, fingerprint)
+        if len(wanted) > 1:
+            reporter.log(f"[platform] model session: {lease.model} imported once for {len(wanted)} stimulus sets "
+                         f"of {len(lease.siblings) + 1} jobs")
+        return features, info, key
+
+    def _check_known_failure(self, fingerprint: str) -> None:
+        failure = self.model_failures.get(fingerprint)
+        if failure is not None:
+            raise SubmissionFailure(f"{failure[1]} (found once, by job {failure[0]}, for every job of this model; "
+                                    "it was not run again)", model_error=True)
+
+    def _remember_failure(self, fingerprint: str, job_id: int, message: str) -> None:
+        self.model_failures[fingerprint] = (job_id, message)
+        while len(self.model_failures) > 1000:
+            self.model_failures.pop(next(iter(self.model_failures)))
+
+    def _run_session(self, lease: JobLease, fingerprint: str, wanted: list[dict],
+                     reporter: JobReporter) -> tuple[dict, dict[str, np.ndarray]]:
+        """Run the child over ``wanted``; adopt each set's activations into the cache; return the first set's."""
         work_dir = prepare_job_dir(self.settings, f"job{lease.job_id}-{uuid.uuid4().hex[:8]}")
-        stimuli_dir = self.cache_dir / "stimuli" / stimulus_sha
         try:
             # The cache is never visible to the child: it gets its own copy of the zip.
             zip_path = work_dir / "submission.zip"
             shutil.copyfile(fetch(self.api, lease.zip_url, lease.zip_sha256, self.cache_dir, suffix=".zip"), zip_path)
             environment = self._environment(zip_path, reporter)
-            request = {"zip_path": f"{JOB_ROOT}/submission.zip", "out_dir": JOB_ROOT,
-                       "stimuli_dir": f"{JOB_ROOT}/{STIMULI}", "model": lease.model,
-                       "batch_size": self.settings.batch_size, "layer_mode": layer_mode,
-                       "stimulus_sets": [{"key": "stimuli", "image_paths": list(table["filename"]),
-                                          "stimulus_degrees": spec.visual_degrees}],
+            request = {"zip_path": f"{JOB_ROOT}/submission.zip", "out_dir": JOB_ROOT, "model": lease.model,
+                       "batch_size": self.settings.batch_size,
+                       "stimulus_sets": [{"stimuli_dir": stimuli_mount(index), "image_paths": entry["filenames"],
+                                          "stimulus_degrees": entry["stimulus_degrees"],
+                                          "layer_mode": entry["layer_mode"]} for index, entry in enumerate(wanted)],
                        "extra_paths": [ENVIRONMENT_ROOT] if environment else []}
 
             def tick(text: str) -> None:
                 reporter.log(text.rstrip("\n"))
                 reporter.check()
 
-            outcome = run_child(request, work_dir, stimuli_dir, self.settings, on_tick=tick,
-                                environment=environment.site if environment else None)
+            outcome = run_child(request, work_dir, [entry["stimuli_dir"] for entry in wanted], self.settings,
+                                on_tick=tick, environment=environment.site if environment else None)
             reporter.log(f"[platform] sandbox: {'; '.join(outcome.isolation)}")
             getattr(reporter, "usage", {}).update(cache_hit=False, peak_memory_bytes=outcome.peak_memory_bytes)
             if outcome.peak_memory_bytes is not None:
                 reporter.log(f"[platform] peak memory of the model's processes: {outcome.peak_memory_bytes >> 20} MiB")
             info = {**self._checked_result(outcome.result), "environment": environment.versions if environment else {}}
-            features = self._adopt_activations(key, work_dir, len(table))
-            if list(features) != info["layers"]:
-                raise SubmissionFailure(f"the model reported layers {info['layers']} but wrote {list(features)}")
-            info_path.parent.mkdir(parents=True, exist_ok=True)
-            info_path.write_text(json.dumps(info))
-            self.signer.sign(info_path, fingerprint)
-            return features, info, key
+            first = None
+            for index, entry in enumerate(wanted):
+                features = self._adopt_activations(entry["key"], work_dir, len(entry["filenames"]), index)
+                expected = ["logits"] if entry["layer_mode"] == "logits" else info["layers"]
+                if list(features) != expected:
+                    raise SubmissionFailure(f"the model reported layers {expected} but wrote {list(features)}")
+                if index == 0:
+                    first = features
+                del features
+            return info, first
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
 
@@ -391,14 +479,15 @@ class Worker:
         declared = declared_requirements(zip_path)
         plan = plan_requirements(declared)
         if plan.problems:
-            raise SubmissionFailure("the submission's requirements cannot be met: " + "; ".join(plan.problems))
+            raise SubmissionFailure("the submission's requirements cannot be met: " + "; ".join(plan.problems),
+                                    model_error=True)
         if not plan.install:
             return None
         sources = sorted({source.split("/")[-1] for text, source in declared if text in plan.install})
         try:
             return self.environments.get(plan.install, reporter.log)
         except SubmissionFailure as error:
-            raise SubmissionFailure(f"{error} (declared in {', '.join(sources)})") from None
+            raise SubmissionFailure(f"{error} (declared in {', '.join(sources)})", model_error=True) from None
 
     def _checked_result(self, result: dict) -> dict:
         try:
@@ -413,11 +502,11 @@ class Worker:
                                     f"{self.settings.max_bibtex_bytes}; shorten get_bibtex()")
         return info
 
-    def _adopt_activations(self, key: ActivationsKey, work_dir: Path, rows: int) -> dict[str, np.ndarray]:
+    def _adopt_activations(self, key: ActivationsKey, work_dir: Path, rows: int, index: int = 0) -> dict[str, np.ndarray]:
         """Copy the child's activations file into the cache, checked from its headers before any data is read."""
         staged = self.activations.staging_path(key)
         try:
-            if not copy_child_file(work_dir, activations_file(0), staged, self.settings.max_activations_bytes,
+            if not copy_child_file(work_dir, activations_file(index), staged, self.settings.max_activations_bytes,
                                    "the model's activations"):
                 raise SubmissionFailure("the model's process wrote no activations file")
             return self.activations.adopt(key, staged, rows=rows, max_columns=self.settings.max_layer_features)

@@ -10,8 +10,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class HeldModel(_Strict):
+    """A (submission, model) whose session a scorer holds: its jobs are claimed before any other."""
+
+    submission_id: str = Field(max_length=255)
+    model: str = Field(max_length=1000)
+
+
 class ClaimRequest(_Strict):
     worker_id: str = Field(min_length=1, max_length=255)
+    prefer: HeldModel | None = None
+
+
+class SiblingJob(BaseModel):
+    """Another job of the same (submission, model): the scorer computes its stimulus set in the same session."""
+
+    benchmark: str
+    benchmark_version: int
 
 
 class JobLease(BaseModel):
@@ -28,6 +43,8 @@ class JobLease(BaseModel):
     layout: str
     zip_sha256: str
     zip_url: str
+    # The other unfinished jobs of this (submission, model), so one import serves them all.
+    siblings: list[SiblingJob] = Field(default_factory=list)
 
 
 # Where a bounded log was cut, and how much.

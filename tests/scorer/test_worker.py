@@ -1,6 +1,7 @@
 """Two benchmarks on one stimulus set: the model's forward pass and the region's layer search run once."""
 import math
 
+from scorer.child import PREFLIGHT_IMAGES
 from tests.conftest import start_platform
 from tests.zips import tiny_model_source, tutorial_files, write_zip
 
@@ -19,8 +20,10 @@ def test_shared_stimulus_set_runs_through_the_model_once(platform, tmp_path):
         log = client.get(f"/submissions/{created['id']}/logs",
                          headers={"X-Owner-Secret": created["owner_secret"]}).json()["log"]
     batches = [int(line.split("FORWARD-CALL ")[1].split()[0]) for line in log.splitlines() if "FORWARD-CALL" in line]
-    assert sum(batches) == 400, "the 400 synthetic images should go through the model exactly once"
-    assert len(batches) == math.ceil(400 / 64)
+    # After the preflight on a few images, the 400 synthetic images go through the model exactly once.
+    assert batches[0] == PREFLIGHT_IMAGES, batches
+    assert sum(batches[1:]) == 400, "the 400 synthetic images should go through the model exactly once"
+    assert len(batches) == 1 + math.ceil(400 / 64)
     assert log.count("reusing cached activations") == 1
     assert log.count("reusing the committed layer") == 1, "the second IT benchmark should reuse the layer search"
 

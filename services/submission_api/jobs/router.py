@@ -20,7 +20,7 @@ def claim_job(body: ClaimRequest, request: Request, session: SessionDep, setting
     zip_url = str(request.url_for("download_zip", submission_id="SUBMISSION")).replace("SUBMISSION",
                                                                                        "{submission_id}")
     lease = queue.claim(session, worker_id=body.worker_id, lease_seconds=settings.lease_seconds,
-                        max_attempts=settings.max_attempts, zip_url=zip_url)
+                        max_attempts=settings.max_attempts, zip_url=zip_url, prefer=body.prefer)
     return lease if lease is not None else Response(status_code=204)
 
 

@@ -11,11 +11,12 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cortexscore.jobs import CUT_MARKER, CompleteRequest, FailRequest, JobLease, LeaseRequest, cut_log
+from cortexscore.jobs import (CUT_MARKER, CompleteRequest, FailRequest, HeldModel, JobLease, LeaseRequest, SiblingJob,
+                             cut_log)
 
 from submission_api.core.models import Job, ScoreRow, utcnow
 from submission_api.queue.usage import record_usage
@@ -59,12 +60,17 @@ def sweep_expired(session: Session, *, max_attempts: int, now: datetime | None =
 
 
 def claim(session: Session, *, worker_id: str, lease_seconds: float, max_attempts: int,
-          zip_url: str) -> JobLease | None:
+          zip_url: str, prefer: HeldModel | None = None) -> JobLease | None:
+    """Lease the next job; a job of ``prefer``, the model whose session the scorer holds, comes first."""
     now = utcnow()
     sweep_expired(session, max_attempts=max_attempts, now=now)
+    order = [Job.not_before, Job.id]
+    if prefer is not None:
+        held = and_(Job.submission_id == prefer.submission_id, Job.model == prefer.model)
+        order.insert(0, case((held, 0), else_=1))
     for _ in range(CLAIM_RETRIES):
         candidate = session.scalar(
-            select(Job.id).where(_claimable(now)).order_by(Job.not_before, Job.id).limit(1)
+            select(Job.id).where(_claimable(now)).order_by(*order).limit(1)
             .with_for_update(skip_locked=True))
         if candidate is None:
             session.rollback()
@@ -81,6 +87,10 @@ def claim(session: Session, *, worker_id: str, lease_seconds: float, max_attempt
         job = session.get(Job, candidate)
         session.refresh(job)
         job.log = _append(job.log, f"[platform] attempt {job.attempts} claimed by {worker_id}\n")
+        siblings = session.execute(
+            select(Job.benchmark, Job.benchmark_version).where(
+                Job.submission_id == job.submission_id, Job.model == job.model, Job.id != job.id,
+                Job.status.in_(("queued", "running"))).order_by(Job.id)).all()
         refresh_status(session, job.submission)
         session.commit()
         return JobLease(
@@ -88,6 +98,7 @@ def claim(session: Session, *, worker_id: str, lease_seconds: float, max_attempt
             submission_id=job.submission_id, model=job.model, benchmark=job.benchmark,
             benchmark_version=job.benchmark_version, layout=job.submission.layout,
             zip_sha256=job.submission.zip_sha256, zip_url=zip_url.format(submission_id=job.submission_id),
+            siblings=[SiblingJob(benchmark=name, benchmark_version=version) for name, version in siblings],
         )
     return None
 

@@ -110,3 +110,23 @@ def test_jobs_whose_scorer_died_every_time_end_failed(session):
     assert claim(session) is None
     job = session.get(Job, lease.job_id)
     assert job.status == "failed" and "lease expired" in job.message
+
+
+def test_a_scorer_claims_the_model_it_holds_first_and_learns_its_siblings(session):
+    from cortexscore.jobs import HeldModel
+
+    first = add_submission(session, models=("a", "b"), benchmarks=("b1", "b2", "b3"))
+    lease = claim(session)
+    assert (lease.model, lease.benchmark) == ("a", "b1")
+    assert [(s.benchmark, s.benchmark_version) for s in lease.siblings] == [("b2", 1), ("b3", 1)]
+    later = add_submission(session, models=("c",), benchmarks=("b1",))
+    # Without a preference the oldest job comes first; with one, the held model's jobs do.
+    held = HeldModel(submission_id=later.id, model="c")
+    preferred = queue.claim(session, worker_id="w1", lease_seconds=30, max_attempts=3, zip_url="http://x/{submission_id}",
+                            prefer=held)
+    assert (preferred.submission_id, preferred.model, preferred.siblings) == (later.id, "c", [])
+    held = HeldModel(submission_id=first.id, model="b")
+    claimed = [queue.claim(session, worker_id="w1", lease_seconds=30, max_attempts=3,
+                           zip_url="http://x/{submission_id}", prefer=held) for _ in range(3)]
+    assert [(job.model, job.benchmark) for job in claimed] == [("b", "b1"), ("b", "b2"), ("b", "b3")]
+    assert [s.benchmark for s in claimed[0].siblings] == ["b2", "b3"]
