@@ -1,2 +1,2 @@
-# reference_driver.py runs only under .venv-reference (it imports Brain-Score), so pytest must not import it.
-collect_ignore = ["reference_driver.py"]
+# The drivers run only under .venv-reference (they import Brain-Score), so pytest must not import them.
+collect_ignore = ["reference_driver.py", "reference_edge_driver.py"]
