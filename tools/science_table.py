@@ -22,23 +22,15 @@ from cortexscore.benchmarks.commitment import commitment_data, commitment_source
 from cortexscore.benchmarks.scoring import procedure, score_activations
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.data import load_assembly, load_stimulus_set
-from cortexscore.ingest.catalog import CATALOG_PREFIX
 from cortexscore.models.commitment import LayerCommitments
 from cortexscore.models.placement import place_images
 from cortexscore.models.submission import load_submission
 from cortexscore.score import Score
 from cortexscore.storage import FilesystemStore
 
+from benchmark_store.catalog import list_benchmarks
+
 BATCH_SIZE = 64  # the scorer's
-
-
-def catalogue(store) -> list[BenchmarkSpec]:
-    newest: dict[str, BenchmarkSpec] = {}
-    for key in store.keys(CATALOG_PREFIX):
-        spec = BenchmarkSpec.model_validate_json(b"".join(store.iter_chunks(key)))
-        if spec.identifier not in newest or spec.version > newest[spec.identifier].version:
-            newest[spec.identifier] = spec
-    return sorted(newest.values(), key=lambda spec: spec.identifier)
 
 
 class Data:
@@ -87,7 +79,7 @@ def score_submission(store, root: Path, work: Path, models: list[str] | None = N
     ceiled, layer and the layer_selection provenance. ``benchmarks`` limits the benchmarks scored (the whole
     catalogue still names each region's commitment data)."""
     submission = load_submission(root)
-    specs = catalogue(store)
+    specs = list_benchmarks(store)
     data = Data(store, work)
     rows = []
     for name in models or submission.model_identifiers():
