@@ -39,7 +39,6 @@ from tests.zips import tiny_model_source, tutorial_files, write_zip  # noqa: E40
 
 RESULTS = ROOT / "bench" / "results" / "suite.json"
 ALEXNET = EXAMPLES / "alexnet_submission" / "my_alexnet_submission"
-WORKER_TOKEN = "embedded-worker-token"
 
 
 def default_suite(store_url: str) -> list:
@@ -49,13 +48,13 @@ def default_suite(store_url: str) -> list:
     return [spec for spec in specs if spec.leaderboard and not spec.synthetic] or specs
 
 
-def distinct_image_sets(store_url: str, specs: list, cache: Path) -> list[list[str]]:
+def distinct_image_sets(store_url: str, worker_token: str, specs: list, cache: Path) -> list[list[str]]:
     """The image paths of each distinct stimulus set of ``specs``, downloaded and extracted under ``cache``."""
     from cortexscore.data import load_stimulus_set
     from scorer.fetch import fetch
 
     sets = {}
-    with httpx.Client(base_url=store_url, headers={"Authorization": f"Bearer {WORKER_TOKEN}"}, timeout=60) as store:
+    with httpx.Client(base_url=store_url, headers={"Authorization": f"Bearer {worker_token}"}, timeout=60) as store:
         for spec in specs:
             sha = spec.stimulus_set.files["zip"].sha256
             if sha in sets:
@@ -150,7 +149,7 @@ def main() -> None:
         platform = start_platform(tmp / "var", scorers=1, ingest=True)
         try:
             specs = default_suite(platform.store_url)
-            image_sets = distinct_image_sets(platform.store_url, specs, tmp / "bench-cache")
+            image_sets = distinct_image_sets(platform.store_url, platform.worker_token, specs, tmp / "bench-cache")
             broken = fail_fast(platform, tmp)
             runs = []
             for run in range(0 if args.fail_fast_only else args.runs):

@@ -144,9 +144,17 @@ def run(request: dict) -> dict:
         del features
     _check_no_processes_left()
     committed = getattr(model, "region_layer_map", None) or {}
-    return {"layers": list(model.layers), "visual_degrees": float(model.visual_degrees()),
+    return {"layers": list(model.layers), "parameter_count": _parameter_count(model), "visual_degrees": float(model.visual_degrees()),
             "bibtex": submission.bibtex(request["model"]),
             "region_layer_map": {str(region): str(layer) for region, layer in dict(committed).items()}}
+
+
+def _parameter_count(model) -> int | None:
+    """The number of parameters of a PyTorch model, for its model card; None for anything else."""
+    import torch
+
+    network = getattr(getattr(model, "activations_model", model), "model", None)
+    return sum(parameter.numel() for parameter in network.parameters()) if isinstance(network, torch.nn.Module) else None
 
 
 def _check_no_processes_left() -> None:

@@ -77,6 +77,7 @@ class ChildResult(BaseModel):
     bibtex: str
     # Layers the submission commits itself (Brain-Score's region_layer_map); each must be a candidate layer.
     region_layer_map: dict[str, str] = Field(default_factory=dict, max_length=64)
+    parameter_count: int | None = Field(None, ge=0)
 
 
 def _cpu_seconds() -> float:
@@ -305,7 +306,8 @@ class Worker:
         assembly = load_assembly(assembly_files["netcdf"])
         reporter.check()
         features, model_info, key = self.model_activations(lease, spec, table, stimulus_sha, reporter)
-        getattr(reporter, "usage", {}).update(layer_count=len(features), activation_sizes={
+        getattr(reporter, "usage", {}).update(layer_count=len(features), parameter_count=model_info.get("parameter_count"),
+                                              activation_sizes={
             layer: int(np.prod(values.shape[1:])) for layer, values in features.items()})
         ceiling = Score(spec.ceiling.value, spec.ceiling.error) if spec.ceiling else None
         region_layer_map = model_info.get("region_layer_map") or {}

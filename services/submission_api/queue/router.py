@@ -47,8 +47,11 @@ def read_queue(request: Request, session: SessionDep,
 
 def owned_for_browser(submission_id: str, session: SessionDep,
                       authorization: Annotated[str | None, Header()] = None,
-                      token: Annotated[str | None, Query(max_length=200)] = None) -> Submission:
-    """The submission, if the caller owns it: token from the Authorization header or ``?token=``; else 404."""
+                      token: Annotated[str | None, Query(max_length=200)] = None,
+                      x_owner_secret: Annotated[str | None, Header()] = None,
+                      owner_secret: Annotated[str | None, Query(max_length=200)] = None) -> Submission:
+    """The submission, if the caller owns it; else 404. A browser's EventSource sends no headers, so the token
+    (or an anonymous upload's owner secret) may also come as ``?token=`` (``?owner_secret=``)."""
     user = None
     if authorization or token:
         raw = token or authorization.partition(" ")[2]
@@ -56,7 +59,7 @@ def owned_for_browser(submission_id: str, session: SessionDep,
         if user is None:
             raise HTTPException(401, "this token is unknown or revoked", headers={"WWW-Authenticate": "Bearer"})
     submission = session.get(Submission, submission_id)
-    if submission is None or not is_owner(submission, user):
+    if submission is None or not is_owner(submission, user, x_owner_secret or owner_secret):
         raise HTTPException(404, f"no submission {submission_id!r}")
     return submission
 
@@ -71,7 +74,7 @@ def submission_page(request: Request, submission: BrowserOwned, session: Session
                  if entry["submission_id"] == submission.id)
     return TEMPLATES.TemplateResponse(request, "submission.html", {
         "submission": submission, "place": place, "jobs": job_usage(session, submission.id),
-        "token": request.query_params.get("token", "")})
+        "token": request.query_params.get("token", ""), "owner_secret": request.query_params.get("owner_secret", "")})
 
 
 @router.get("/submissions/{submission_id}/usage", response_model=SubmissionUsagePublic)

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from submission_api.accounts.service import hash_token
 from submission_api.core.config import ApiSettings
 from submission_api.core.models import Job, ScoreRow, Submission, utcnow
 from submission_api.leaderboard.service import View, aggregate_model, weighted_aggregate
@@ -20,10 +21,14 @@ CARDS = {"alpha": {"architecture": "CNN", "training_data": "ImageNet"},
          "beta": {"architecture": "ViT", "training_data": "ImageNet"},
          "gamma": {"architecture": "CNN", "training_data": "Ecoset"}}
 
+WORKER_TOKEN = "views-test-worker-token-0123456789"
+OWNER_SECRET = "views-test-owner-secret-0123456789"
+
 
 @pytest.fixture
 def api(tmp_path):
-    app = create_app(ApiSettings(var_dir=tmp_path, store_url="http://127.0.0.1:9", _env_file=None))
+    app = create_app(ApiSettings(var_dir=tmp_path, store_url="http://127.0.0.1:9", worker_token=WORKER_TOKEN,
+                                 _env_file=None))
     earlier = utcnow() - timedelta(days=3)
     with app.state.sessionmaker() as session:
         # alpha is strong on V1, beta on IT, gamma middling on both.
@@ -173,38 +178,41 @@ def test_the_event_stream_sends_the_log_and_ends(api):
         submission = add_submission(session, models=("m",), jobs=[("m", IT, "succeeded", None, 0.5)])
         job = session.get(Job, submission.jobs[0].id)
         job.log = "[model] hello from the scorer\n"
+        submission.owner_secret_hash = hash_token(OWNER_SECRET)  # an anonymous upload's, as the upload answered it
         session.commit()
         submission_id = submission.id
-    with api.stream("GET", f"/submissions/{submission_id}/events") as response:
+    with api.stream("GET", f"/submissions/{submission_id}/events", headers={"X-Owner-Secret": OWNER_SECRET}) as response:
         body = "".join(response.iter_text())
     assert "event: log" in body and "hello from the scorer" in body
     assert "event: status" in body and body.rstrip().endswith('data: {"status": "completed"}')
-    page = api.get(f"/submissions/{submission_id}/page")
+    page = api.get(f"/submissions/{submission_id}/page", headers={"X-Owner-Secret": OWNER_SECRET})
     assert page.status_code == 200 and 'id="live-log"' in page.text
 
 
 def test_resource_usage_is_kept_shown_to_the_owner_and_summed_on_metrics(api):
-    worker = {"Authorization": "Bearer embedded-worker-token"}
+    worker = {"Authorization": f"Bearer {WORKER_TOKEN}"}
     factory = api.app_state.sessionmaker
     with factory() as session:
         session.execute(Job.__table__.update().where(Job.status == "queued").values(status="cancelled"))
         submission = add_submission(session, models=("m",), jobs=[("m", IT, "queued", None, None)])
+        submission.owner_secret_hash = hash_token(OWNER_SECRET)
         session.commit()
         submission_id = submission.id
+    owner = {"X-Owner-Secret": OWNER_SECRET}
     lease = api.post("/internal/jobs/claim", json={"worker_id": "w"}, headers=worker).json()
     score = {"raw": 0.5, "error": 0.01, "ceiling": 0.8, "ceiling_error": 0.02, "ceiled": 0.6, "convention": "x",
              "layer": "conv1", "region": "IT"}
     usage = {"wall_seconds": 12.5, "cpu_seconds": 30.25, "peak_memory_bytes": 300 << 20, "cache_hit": False}
-    measured = {"layer_count": 2, "activation_sizes": {"conv1": 256, "conv2": 64}}
+    measured = {"layer_count": 2, "activation_sizes": {"conv1": 256, "conv2": 64}, "parameter_count": 1234}
     api.post(f"/internal/jobs/{lease['job_id']}/complete", headers=worker,
              json={"lease_token": lease["lease_token"], "score": score, "usage": {**usage, **measured}}
              ).raise_for_status()
     [row] = [row for row in api.get("/leaderboard").json()["models"] if row["submission_id"] == submission_id]
     assert row["metadata"] == measured
-    [job] = api.get(f"/submissions/{submission_id}/usage").json()["jobs"]
+    [job] = api.get(f"/submissions/{submission_id}/usage", headers=owner).json()["jobs"]
     assert job == {"id": lease["job_id"], "model": "m", "benchmark": "Bench.IT", "status": "succeeded",
                    "attempts": 1, **usage}
-    page = api.get(f"/submissions/{submission_id}/page").text
+    page = api.get(f"/submissions/{submission_id}/page", headers=owner).text
     assert "30.2" in page and "300 MiB" in page and "miss" in page
     metrics = api.get("/metrics").text
     assert 'cortexscore_job_usage{measure="cpu_seconds"} 30.25' in metrics
