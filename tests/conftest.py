@@ -64,6 +64,7 @@ class Platform:
     def start_scorer(self, name: str, **env) -> subprocess.Popen:
         scorer_env = {**self.env, "SCORER_API_URL": self.url, "SCORER_STORE_URL": self.store_url,
                       "SCORER_CACHE_DIR": str(self.var / name), "SCORER_WORKER_ID": name,
+                      "SCORER_WORKER_TOKEN": self.worker_token,
                       "SCORER_SANDBOX_HIDDEN_PATHS": json.dumps([str(self.var)]), **env}
         log = open(self.var / f"{name}.log", "wb")
         process = subprocess.Popen([sys.executable, "-m", "scorer"], env=scorer_env, stdout=log,

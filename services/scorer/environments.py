@@ -65,9 +65,9 @@ class EnvironmentBuilder:
             versions = self._install(requirements, staging / "site")
             size = sum(path.stat().st_size for path in (staging / "site").rglob("*") if path.is_file())
             if size > self.max_bytes:
-                raise SubmissionFailure(f"the declared requirements install {size >> 20} MiB, over the limit of "
-                                        f"{self.max_bytes >> 20} MiB per submission environment; declare fewer or "
-                                        "smaller packages")
+                raise SubmissionFailure(f"the declared requirements install {size:,} bytes, over the limit of "
+                                        f"{self.max_bytes:,} bytes per submission environment "
+                                        "(SCORER_MAX_ENVIRONMENT_BYTES); declare fewer or smaller packages")
             (staging / "environment.json").write_text(json.dumps({"requirements": requirements,
                                                                   "versions": versions, "bytes": size}))
             self.signer.sign(staging / "environment.json", key)

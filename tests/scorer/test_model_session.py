@@ -24,7 +24,8 @@ def test_a_broken_model_fails_every_job_with_its_cause_after_one_import(platform
     for score in body["scores"]:
         assert score["status"] == "failed" and cause in score["message"], score
     with platform.client() as client:
-        log = client.get(f"/submissions/{created['id']}/logs").json()["log"]
+        log = client.get(f"/submissions/{created['id']}/logs",
+                         headers={"X-Owner-Secret": created["owner_secret"]}).json()["log"]
     # The sandboxed child ran once, for one job (a missing layer fails its import; a raising forward, its preflight).
     assert log.count("[model] imported") == (1 if name == "raising" else 0), log
     errors = [line for line in log.splitlines() if line.startswith("[platform] submission error")]

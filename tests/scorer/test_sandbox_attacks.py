@@ -445,7 +445,8 @@ def test_the_child_runs_unprivileged_in_a_minimal_root(attack_platform, tmp_path
     submission_id = submit(platform, model_zip(tmp_path, "probe", forward_hook=once(PROBE)))
     assert platform.wait_for(submission_id)["status"] == "completed"
     with platform.client() as client:
-        log = client.get(f"/submissions/{submission_id}/logs").json()["log"]
+        log = client.get(f"/submissions/{submission_id}/logs",
+                         headers={"X-Owner-Secret": OWNER_SECRETS[submission_id]}).json()["log"]
     probe = __import__("json").loads(log.split("PROBE ", 1)[1].splitlines()[0])
     assert probe["uid"] == 65534 and probe["cap_eff"] == "0000000000000000"
     assert probe["no_new_privs"] == "1" and probe["seccomp"] == "2"
