@@ -35,6 +35,25 @@ BRAIN_MODEL_METHODS = ("visual_degrees", "start_task", "start_recording", "look_
 # The package name both layouts import the user's code under.
 PACKAGE = "models"
 _roots_on_path: list[str] = []
+# The seed of the random generators the user's code starts from (Python's, NumPy's global and torch's).
+USER_CODE_SEED = 0
+
+
+def seed_user_code() -> None:
+    """Seed the generators a model's construction may draw from, before the user's code runs.
+
+    A submission that leaves weights to their random initialisation (the tutorial's ``MyModel`` does) is then
+    the same network in every process that builds it: the scorer's sandboxed child, a retry, and ``cortexscore
+    score`` locally. Without it each process scored a different random network, so a local score could not
+    equal the platform's. It changes nothing for a model whose weights are loaded or seeded by its own code.
+    """
+    import random
+
+    import numpy as np
+
+    random.seed(USER_CODE_SEED)
+    np.random.seed(USER_CODE_SEED)
+    torch.manual_seed(USER_CODE_SEED)
 
 
 def _check_root(root: Path) -> str:
@@ -79,6 +98,7 @@ class Submission:
         known = self.model_identifiers()
         if identifier not in known:
             raise ModelError(f"the submission has no model '{identifier}'; it has {known}.")
+        seed_user_code()
         if self.layout == "plugin":
             model = _call_user(self.registry[identifier], f"model_registry['{identifier}']()")
             if not is_brain_model(model):
@@ -171,6 +191,7 @@ def load_submission(root: Path) -> Submission:
     layout = _check_root(root)
     compat.enable()
     _isolate(root)
+    seed_user_code()
     if layout == "tutorial":
         module = _import_user_module(root, f"{PACKAGE}.base_models")
         missing = [name for name in TUTORIAL_FUNCTIONS if not callable(getattr(module, name, None))]
