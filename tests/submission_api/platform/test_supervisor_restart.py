@@ -35,6 +35,11 @@ def wait_for_new(platform, module: str, old: int, url: str, timeout=120) -> int:
 def test_a_killed_api_and_store_are_restarted(tmp_path):
     platform = start_platform(tmp_path / "var", scorers=0)
     try:
+        # The API answers before the launcher has finished starting everything; a crash before then stops it.
+        deadline = time.monotonic() + 60
+        while "[platform] ready" not in platform.logs():
+            assert time.monotonic() < deadline, platform.logs()[-3000:]
+            time.sleep(0.2)
         api = child(platform.process.pid, "submission_api")
         os.kill(api, signal.SIGKILL)
         wait_for_new(platform, "submission_api", api, f"{platform.url}/healthz")
