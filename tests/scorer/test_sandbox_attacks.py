@@ -433,7 +433,7 @@ status = dict(line.split(":", 1) for line in open("/proc/self/status").read().sp
 print("PROBE " + json.dumps({
     "uid": os.getuid(), "cap_eff": status["CapEff"].strip(), "no_new_privs": status["NoNewPrivs"].strip(),
     "seccomp": status["Seccomp"].strip(), "root": sorted(os.listdir("/")), "dev": sorted(os.listdir("/dev")),
-    "writable": sorted(path for path in ("/", "/usr", "/job", "/job/stimuli", "/dev/shm", "/tmp", "/proc")
+    "writable": sorted(path for path in ("/", "/usr", "/job", "/job/stimuli/0", "/dev/shm", "/tmp", "/proc")
                        if os.access(path, os.W_OK)),
     "pids": sorted(int(pid) for pid in os.listdir("/proc") if pid.isdigit()),
     "env": sorted(os.environ)}), flush=True)
