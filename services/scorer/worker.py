@@ -89,7 +89,7 @@ def _cpu_seconds() -> float:
 class JobReporter:
     """Holds one job's lease: heartbeats in the background and forwards the job's log lines.
 
-    At most ``LOG_LIMIT`` characters of log reach the API per job (one report's cap is larger), so no
+    At most ``LOG_LIMIT`` characters of the model's output reach the API per job, so no
     amount of printing by a model can make a report fail; what is cut is counted in a last line.
     """
 
@@ -105,12 +105,14 @@ class JobReporter:
         self._thread = threading.Thread(target=self._beat, daemon=True)
         self._thread.start()
 
-    def log(self, text: str) -> None:
+    def log(self, text: str, *, model_output: bool = False) -> None:
         if not text:
             return
         text = text if text.endswith("\n") else text + "\n"
         with self._lock:
-            kept = text[:max(0, self.LOG_LIMIT - self._forwarded)]
+            # The platform's own lines (the outcome among them) are always kept; only the model's output is cut.
+            room = max(0, self.LOG_LIMIT - self._forwarded) if model_output else len(text)
+            kept = text[:room]
             self._forwarded += len(kept)
             self._cut += len(text) - len(kept)
             if kept:
@@ -453,7 +455,7 @@ class Worker:
                        "extra_paths": [ENVIRONMENT_ROOT] if environment else []}
 
             def tick(text: str) -> None:
-                reporter.log(text.rstrip("\n"))
+                reporter.log(text.rstrip("\n"), model_output=True)
                 reporter.check()
 
             outcome = run_child(request, work_dir, [entry["stimuli_dir"] for entry in wanted], self.settings,
