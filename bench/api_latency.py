@@ -110,7 +110,7 @@ def start(command: list[str], env: dict, port: int, log: Path) -> subprocess.Pop
 def start_api(var: Path, database_url: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {"PORT": str(port), "API_VAR_DIR": str(var), "API_DATABASE_URL": database_url,
-           "API_STORE_URL": "http://127.0.0.1:9"}
+           "API_STORE_URL": "http://127.0.0.1:9", "API_WORKER_TOKEN": "bench-worker-token-0123456789abcdef"}
     return start([sys.executable, "-m", "submission_api"], env, port, var / "api.log"), f"http://127.0.0.1:{port}"
 
 

@@ -97,7 +97,8 @@ def main() -> None:
         populate(database_url, args.models, args.benchmarks)
         port = free_port()
         env = {"PORT": str(port), "API_VAR_DIR": str(var), "API_DATABASE_URL": database_url,
-               "API_STORE_URL": "http://127.0.0.1:9", "PYTHONPATH": f"{ROOT / 'shared'}:{ROOT / 'services'}"}
+               "API_STORE_URL": "http://127.0.0.1:9", "PYTHONPATH": f"{ROOT / 'shared'}:{ROOT / 'services'}",
+               "API_WORKER_TOKEN": "bench-worker-token-0123456789abcdef"}
         api = start([sys.executable, "-m", "submission_api"], env, port, var / "api.log")
         base = f"http://127.0.0.1:{port}"
         urls = {"page": "/", "json": "/leaderboard",

@@ -16,8 +16,12 @@ from tests.conftest import free_port
 from tests.zips import tutorial_files, write_zip
 
 
+WORKER_TOKEN = {"API_WORKER_TOKEN": "crash-test-worker-token-0123456789",
+                "STORE_WORKER_TOKEN": "crash-test-worker-token-0123456789"}
+
+
 def start(module: str, env: dict, log) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", module], env={**os.environ, **env}, stdout=log,
+    return subprocess.Popen([sys.executable, "-m", module], env={**os.environ, **WORKER_TOKEN, **env}, stdout=log,
                             stderr=subprocess.STDOUT)
 
 
