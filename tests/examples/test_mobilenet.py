@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from cortexscore.models.check import check_submission
 from cortexscore.models.submission import load_submission
@@ -32,16 +31,6 @@ def submission_with_weights(tmp_path_factory) -> Path:
     shutil.copytree(SUBMISSION, root, ignore=shutil.ignore_patterns("__pycache__", "*.pt"))
     torch.save(convert(GRAPH), root / "models" / "mobilenet_v1_1.0_224.pt")
     return root
-
-
-@pytest.fixture(scope="module")
-def skimage_photos(tmp_path_factory) -> list[Path]:
-    data = pytest.importorskip("skimage.data")
-    folder = tmp_path_factory.mktemp("photos")
-    paths = [folder / "chelsea.png", folder / "coffee.png"]
-    for path, pixels in zip(paths, (data.chelsea(), data.coffee())):
-        Image.fromarray(pixels).save(path)
-    return paths
 
 
 def imagenet_predictions(model, photos) -> tuple[np.ndarray, np.ndarray]:
