@@ -201,6 +201,13 @@ class JobCgroups:
             swap.write_text(str(memory_bytes))
         (self.paths["pids"] / "pids.max").write_text(str(max_pids))
 
+    @classmethod
+    def existing(cls, path: Path) -> "JobCgroups":
+        """One cgroup folder already there (a dead scorer's), to kill its processes and remove it."""
+        cgroups = cls.__new__(cls)
+        cgroups.name, cgroups.paths, cgroups.version = path.name, {"existing": path}, None
+        return cgroups
+
     @property
     def active(self) -> bool:
         return bool(self.paths)
@@ -294,9 +301,7 @@ def remove_leftovers(settings: ScorerSettings) -> list[str]:
             continue
         for path in controller_dir.glob(f"{CGROUP_PREFIX}*"):
             if path.is_dir() and not owner_alive(path.name, CGROUP_PREFIX):
-                leftover = JobCgroups.__new__(JobCgroups)
-                leftover.paths, leftover.version = {"leftover": path}, None
-                leftover.remove()
+                JobCgroups.existing(path).remove()
                 removed.append(str(path))
     return removed
 
