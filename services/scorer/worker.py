@@ -98,6 +98,7 @@ class JobReporter:
     def __init__(self, api: httpx.Client, lease: JobLease, interval: float):
         self.api, self.lease, self.interval = api, lease, interval
         self._forwarded = self._cut = 0
+        self.usage: dict = {}  # what the job used and what the scorer measured of the model, sent with its outcome
         self._buffer: list[str] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -252,7 +253,7 @@ class Worker:
         reporter.log(f"[platform] scorer {self.settings.worker_id} scoring {lease.model} on "
                      f"{lease.benchmark} v{lease.benchmark_version} (attempt {lease.attempt})")
         try:
-            reporter.usage, started, cpu = {}, time.perf_counter(), _cpu_seconds()
+            started, cpu = time.perf_counter(), _cpu_seconds()
             action, body = self._outcome(lease, reporter)
             body["usage"] = {**reporter.usage, "wall_seconds": round(time.perf_counter() - started, 3),
                              "cpu_seconds": round(_cpu_seconds() - cpu, 3)}
@@ -308,7 +309,7 @@ class Worker:
         assembly = load_assembly(assembly_files["netcdf"])
         reporter.check()
         features, model_info, key = self.model_activations(lease, spec, table, stimulus_sha, reporter)
-        getattr(reporter, "usage", {}).update(layer_count=len(features), parameter_count=model_info.get("parameter_count"),
+        reporter.usage.update(layer_count=len(features), parameter_count=model_info.get("parameter_count"),
                                               activation_sizes={
             layer: int(np.prod(values.shape[1:])) for layer, values in features.items()})
         ceiling = Score(spec.ceiling.value, spec.ceiling.error) if spec.ceiling else None
@@ -406,7 +407,7 @@ class Worker:
         cached = self.activations.get(key)
         if cached is not None and self.signer.verify(info_path, fingerprint):
             reporter.log(f"[platform] reusing cached activations of {lease.model} on this stimulus set")
-            getattr(reporter, "usage", {})["cache_hit"] = True
+            reporter.usage["cache_hit"] = True
             return cached, json.loads(info_path.read_text()), key
         wanted = [own]
         if fingerprint not in self.single_set_models:
@@ -461,7 +462,7 @@ class Worker:
             outcome = run_child(request, work_dir, [entry["stimuli_dir"] for entry in wanted], self.settings,
                                 on_tick=tick, environment=environment.site if environment else None)
             reporter.log(f"[platform] sandbox: {'; '.join(outcome.isolation)}")
-            getattr(reporter, "usage", {}).update(cache_hit=False, peak_memory_bytes=outcome.peak_memory_bytes)
+            reporter.usage.update(cache_hit=False, peak_memory_bytes=outcome.peak_memory_bytes)
             if outcome.peak_memory_bytes is not None:
                 reporter.log(f"[platform] peak memory of the model's processes: {outcome.peak_memory_bytes >> 20} MiB")
             info = {**self._checked_result(outcome.result), "environment": environment.versions if environment else {}}
