@@ -161,7 +161,10 @@ def check_sandbox(settings: ScorerSettings) -> list[str]:
     bwrap_binary()
     seccomp_program()
     private_paths(settings)
-    return _Limits(settings, "probe").describe()
+    # A throwaway job's limits: the cgroups it could (or could not) create say how jobs will be isolated.
+    probe = _Limits(settings, "probe")
+    probe.cgroups.remove()
+    return probe.describe()
 
 
 class JobCgroups:
@@ -321,8 +324,6 @@ class _Limits:
         self.cgroups = JobCgroups(f"{CGROUP_PREFIX}{os.getpid()}-{job_name}", settings.memory_limit_bytes,
                                   settings.max_processes)
         self.host_nobody = runs_as_host_nobody()
-        if job_name == "probe":
-            self.cgroups.remove()
 
     def describe(self) -> list[str]:
         settings = self.settings
