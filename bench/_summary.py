@@ -67,11 +67,17 @@ def _leaderboard(r: dict) -> list[tuple[str, str, str]]:
 
 
 def _suite(r: dict) -> list[tuple[str, str, str]]:
-    steps = r["runs"][0]["steps"]
+    # Each run's pair was measured side by side; the row shows the run with the median ratio, whole, so its
+    # two times and its ratio agree (medians taken apart would pair one run's T_suite with another's T_forward).
+    runs = sorted(r["runs"], key=lambda run: run["ratio"])
+    median_run = runs[len(runs) // 2]
+    steps = median_run["steps"]
+    ratios = ", ".join(f"{run['ratio']:.2f}x" for run in r["runs"])
     return [(f"default suite ({len(r['benchmarks'])} benchmarks, {r['distinct_images']} images), AlexNet, upload to "
-             "completed", f"{r['median_t_suite_s']:.0f} s",
-             f"{r['median_ratio']:.2f}x a bare forward pass of {r['median_t_forward_s']:.0f} s (target <= 1.5x); "
-             f"{steps['children']} child, {steps['jobs_from_session_cache']} jobs from its session")]
+             "completed", f"{median_run['t_suite_s']:.0f} s",
+             f"{median_run['ratio']:.2f}x a bare forward pass of {median_run['t_forward_s']:.0f} s, the run with the "
+             f"median ratio (runs: {ratios}; target <= 1.5x); {steps['children']} child, "
+             f"{steps['jobs_from_session_cache']} jobs from its session")]
 
 
 FORMATTERS = {"leaderboard": _leaderboard, "api_latency": _api_latency, "sandbox_startup": _sandbox_startup,
