@@ -275,7 +275,8 @@ class Worker:
             raise
         except SubmissionFailure as error:
             reporter.log(f"[platform] submission error: {error}")
-            return "fail", {"kind": "submission", "message": str(error)[:4000]}
+            return "fail", {"kind": "submission", "message": str(error)[:4000],
+                            "scope": "model" if error.model_error else "job"}
         except ChecksumMismatch as error:
             return self._platform_failure(reporter, error)
         except ValueError as error:

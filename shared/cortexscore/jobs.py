@@ -105,4 +105,8 @@ class FailRequest(LeaseRequest):
     # "submission": the user's code is at fault, never retried; "platform": ours, retried with backoff.
     kind: Literal["submission", "platform"]
     message: str = Field(max_length=4000)
+    # "model": the model's own code failed in a way that does not depend on the benchmark (it raised on import
+    # or in the preflight, or names a missing layer), so every unfinished job of this (submission, model) fails
+    # with it now, whichever scorer holds them; charged once, to this job.
+    scope: Literal["job", "model"] = "job"
     usage: JobUsage | None = None

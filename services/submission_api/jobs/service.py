@@ -162,7 +162,25 @@ def fail(session: Session, job_id: int, request: FailRequest, *, max_attempts: i
         job.log = _append(job.log, request.log + f"[platform] {job.message}\n")
         session.commit()
         return
+    if request.kind == "submission" and request.scope == "model":
+        _fail_model_siblings(session, job, request.message)
     _finish(session, job, "failed", request.log, message=request.message, kind=request.kind)
+
+
+def _fail_model_siblings(session: Session, job: Job, message: str) -> None:
+    """Fail the other unfinished jobs of ``job``'s (submission, model) with its cause, without running them.
+
+    A scorer that holds one of them loses its lease, so the model is not imported again anywhere.
+    """
+    siblings = session.scalars(select(Job).where(
+        Job.submission_id == job.submission_id, Job.model == job.model, Job.id != job.id,
+        Job.status.in_(("queued", "running"))).with_for_update()).all()
+    for sibling in siblings:
+        sibling.status, sibling.finished_at, sibling.error_kind = "failed", utcnow(), "submission"
+        sibling.message = f"{message} (found by job {job.id} for every job of this model; not run again)"
+        sibling.lease_token, sibling.lease_expires_at = None, None
+        sibling.log = _append(sibling.log, f"[platform] job {job.id} found that the model itself fails; this job "
+                                           f"fails with it without running: {message}\n")
 
 
 def _finish(session: Session, job: Job, status: str, log: str, *, message: str | None, kind: str | None) -> None:

@@ -130,3 +130,36 @@ def test_a_scorer_claims_the_model_it_holds_first_and_learns_its_siblings(sessio
                            zip_url="http://x/{submission_id}", prefer=held) for _ in range(3)]
     assert [(job.model, job.benchmark) for job in claimed] == [("b", "b1"), ("b", "b2"), ("b", "b3")]
     assert [s.benchmark for s in claimed[0].siblings] == ["b2", "b3"]
+
+
+def test_a_model_wide_failure_fails_every_unfinished_job_of_that_model_at_once(session):
+    submission = add_submission(session, models=("a", "b"), benchmarks=("b1", "b2", "b3"))
+    first, held_elsewhere = claim(session), claim(session, worker="w2")
+    assert (first.model, held_elsewhere.model) == ("a", "a")
+    queue.fail(session, first.job_id, FailRequest(lease_token=first.lease_token, kind="submission", scope="model",
+                                                  message="the model code raised KeyError: 'fc9'"),
+               max_attempts=3, backoff_seconds=0)
+    jobs = {(job.model, job.benchmark): job for job in session.scalars(select(Job).where(
+        Job.submission_id == submission.id))}
+    assert {key: job.status for key, job in jobs.items()} == {
+        ("a", "b1"): "failed", ("a", "b2"): "failed", ("a", "b3"): "failed",
+        ("b", "b1"): "queued", ("b", "b2"): "queued", ("b", "b3"): "queued"}
+    for benchmark in ("b2", "b3"):
+        sibling = jobs[("a", benchmark)]
+        assert sibling.error_kind == "submission" and sibling.attempts <= 1
+        assert sibling.message.startswith("the model code raised KeyError: 'fc9' (found by job ")
+        assert "fails with it without running" in sibling.log
+    # The other scorer's lease on the sibling it held is gone: its report changes nothing.
+    with pytest.raises(queue.LeaseLost):
+        queue.heartbeat(session, held_elsewhere.job_id, LeaseRequest(lease_token=held_elsewhere.lease_token),
+                        lease_seconds=30)
+    assert [claim(session).model for _ in range(3)] == ["b", "b", "b"]
+
+
+def test_a_job_scoped_submission_failure_leaves_the_models_other_jobs_queued(session):
+    submission = add_submission(session, benchmarks=("b1", "b2"))
+    lease = claim(session)
+    queue.fail(session, lease.job_id, FailRequest(lease_token=lease.lease_token, kind="submission", message="bad"),
+               max_attempts=3, backoff_seconds=0)
+    statuses = sorted(job.status for job in session.scalars(select(Job).where(Job.submission_id == submission.id)))
+    assert statuses == ["failed", "queued"]
