@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import logging
 import shutil
@@ -21,11 +20,12 @@ from cortexscore.benchmarks.commitment import CommitmentData, commitment_data, c
 from cortexscore.benchmarks.scoring import procedure, score_activations
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.data import load_assembly, load_stimulus_set
-from cortexscore.jobs import ClaimRequest, CompleteRequest, FailRequest, HeldModel, JobLease, LeaseRequest
+from cortexscore.jobs import (ClaimRequest, CompleteRequest, FailRequest, HeldModel, JobLease, JobUsage,
+                              LeaseRequest)
 from cortexscore.models.cache import MAX_LAYERS, ActivationsCache, ActivationsKey
 from cortexscore.models.commitment import LayerCommitments
 from cortexscore.observability import configure_logging, serve_metrics
-from cortexscore.score import Score
+from cortexscore.score import BenchmarkScore, Score
 from cortexscore.signing import FileSigner, load_or_create_key
 from cortexscore.storage import ChecksumMismatch, StorageError
 from cortexscore.submission_layout import declared_requirements, plan_requirements
@@ -40,25 +40,13 @@ from scorer.sandbox import (ENVIRONMENT_ROOT, JOB_ROOT, SubmissionFailure, check
 log = logging.getLogger("scorer")
 
 
-def json_safe(value):
-    """Non-finite floats become None (JSON has no NaN); numpy scalars become Python numbers."""
-    if isinstance(value, dict):
-        return {str(key): json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(item) for item in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def model_fingerprint(lease: JobLease) -> str:
     """The zip and the model's name stand for its code and weights (the parent never imports user code)."""
     return hashlib.sha256(f"{lease.zip_sha256}/{lease.model}".encode()).hexdigest()
 
 
-REQUESTS = {"heartbeat": LeaseRequest, "complete": CompleteRequest, "fail": FailRequest}
+# The report each protocol model is: what the worker sends is what the API validates (one score schema).
+ACTIONS = {LeaseRequest: "heartbeat", CompleteRequest: "complete", FailRequest: "fail"}
 
 
 class LeaseLost(Exception):
@@ -126,10 +114,9 @@ class JobReporter:
             text, self._buffer = "".join(self._buffer), []
         return text
 
-    def _post(self, action: str, body: dict) -> None:
-        # The shared protocol models, so what the worker sends is what the API validates (one score schema).
-        request = REQUESTS[action](lease_token=self.lease.lease_token, log=self._drain(), **body)
-        response = self.api.post(f"/internal/jobs/{self.lease.job_id}/{action}",
+    def _post(self, request: LeaseRequest) -> None:
+        request = request.model_copy(update={"log": self._drain()})
+        response = self.api.post(f"/internal/jobs/{self.lease.job_id}/{ACTIONS[type(request)]}",
                                  json=request.model_dump(mode="json"))
         if response.status_code == 409:
             self.lost.set()
@@ -139,7 +126,7 @@ class JobReporter:
     def _beat(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self._post("heartbeat", {})
+                self._post(LeaseRequest(lease_token=self.lease.lease_token))
             except LeaseLost:
                 return
             except httpx.HTTPError as error:
@@ -149,7 +136,7 @@ class JobReporter:
         if self.lost.is_set():
             raise LeaseLost(f"job {self.lease.job_id} was cancelled or re-leased")
 
-    def finish(self, action: str, body: dict) -> None:
+    def finish(self, outcome: CompleteRequest | FailRequest) -> None:
         """Report the outcome, riding out an API or database outage of about a minute."""
         self._stop.set()
         self._thread.join()
@@ -159,7 +146,7 @@ class JobReporter:
             self._cut = 0
         for attempt in range(7):
             try:
-                return self._post(action, body)
+                return self._post(outcome)
             except httpx.TransportError as error:
                 problem = str(error)
             except httpx.HTTPStatusError as error:
@@ -254,10 +241,10 @@ class Worker:
                      f"{lease.benchmark} v{lease.benchmark_version} (attempt {lease.attempt})")
         try:
             started, cpu = time.perf_counter(), _cpu_seconds()
-            action, body = self._outcome(lease, reporter)
-            body["usage"] = {**reporter.usage, "wall_seconds": round(time.perf_counter() - started, 3),
-                             "cpu_seconds": round(_cpu_seconds() - cpu, 3)}
-            reporter.finish(action, body)
+            outcome = self._outcome(lease, reporter)
+            outcome.usage = JobUsage(**reporter.usage, wall_seconds=round(time.perf_counter() - started, 3),
+                                     cpu_seconds=round(_cpu_seconds() - cpu, 3))
+            reporter.finish(outcome)
         except LeaseLost as error:
             log.warning("abandoning job %s: %s", lease.job_id, error)
         except (StorageError, httpx.HTTPError) as error:
@@ -265,7 +252,7 @@ class Worker:
             log.warning("could not report job %s (%s); its lease will expire and it will be retried",
                         lease.job_id, error)
 
-    def _outcome(self, lease: JobLease, reporter: JobReporter) -> tuple[str, dict]:
+    def _outcome(self, lease: JobLease, reporter: JobReporter) -> CompleteRequest | FailRequest:
         """Score the job and return the report to send: ``complete`` with a score, or ``fail`` with its kind."""
         started = time.perf_counter()
         try:
@@ -275,30 +262,32 @@ class Worker:
             raise
         except SubmissionFailure as error:
             reporter.log(f"[platform] submission error: {error}")
-            return "fail", {"kind": "submission", "message": str(error)[:4000],
-                            "scope": "model" if error.model_error else "job"}
+            return FailRequest(lease_token=lease.lease_token, kind="submission", message=str(error)[:4000],
+                               scope="model" if error.model_error else "job")
         except ChecksumMismatch as error:
             return self._platform_failure(reporter, error)
         except ValueError as error:
             # The metric rejects what the model produced (constant or NaN activations, too few features).
             reporter.log(f"[platform] scoring rejected the model's output: {error}")
-            return "fail", {"kind": "submission", "message": f"scoring failed: {error}"[:4000]}
+            return FailRequest(lease_token=lease.lease_token, kind="submission",
+                               message=f"scoring failed: {error}"[:4000])
         except Exception as error:  # everything else is ours: retried by the API
             return self._platform_failure(reporter, error)
-        reporter.log(f"[platform] done in {time.perf_counter() - started:.1f}s: raw {result['raw']:.4f}, "
-                     f"ceiling {result['ceiling']:.4f}, ceiled {result['ceiled']:.4f} (layer {result['layer']})")
-        return "complete", {"score": result}
+        reporter.log(f"[platform] done in {time.perf_counter() - started:.1f}s: raw {result.raw:.4f}, "
+                     f"ceiling {result.ceiling:.4f}, ceiled {result.ceiled:.4f} (layer {result.layer})")
+        return CompleteRequest(lease_token=lease.lease_token, score=result)
 
     @staticmethod
-    def _platform_failure(reporter: JobReporter, error: Exception) -> tuple[str, dict]:
+    def _platform_failure(reporter: JobReporter, error: Exception) -> FailRequest:
         log.exception("platform error on job %s", reporter.lease.job_id)
-        return "fail", {"kind": "platform", "message": f"platform error ({type(error).__name__}): {error}"[:4000]}
+        return FailRequest(lease_token=reporter.lease.lease_token, kind="platform",
+                           message=f"platform error ({type(error).__name__}): {error}"[:4000])
 
     def _fetch_ref(self, ref) -> dict[str, Path]:
         return {role: fetch(self.store, f"/objects/{file.key}", file.sha256, self.cache_dir,
                             suffix=Path(file.key).suffix) for role, file in ref.files.items()}
 
-    def score(self, lease: JobLease, reporter: JobReporter) -> dict:
+    def score(self, lease: JobLease, reporter: JobReporter) -> BenchmarkScore:
         response = self.store.get(f"/benchmarks/{lease.benchmark}", params={"version": lease.benchmark_version})
         response.raise_for_status()
         spec = BenchmarkSpec.model_validate(response.json())
@@ -323,14 +312,11 @@ class Worker:
         result = score_activations(spec, assembly, table, features, ceiling=ceiling, log=reporter.log,
                                    commitments=commitments, commitment=commitment,
                                    region_layer_map=region_layer_map)
-        provenance = {**result.provenance, "zip_sha256": lease.zip_sha256, "bibtex": model_info["bibtex"],
-                      "environment": model_info.get("environment", {}),
-                      "model_visual_degrees": model_info["visual_degrees"],
-                      "stimulus_set_sha256": stimulus_sha, "worker": self.settings.worker_id,
-                      "assembly_sha256": spec.assembly.files["netcdf"].sha256}
-        return json_safe({"raw": result.raw, "error": result.error, "ceiling": result.ceiling,
-                "ceiling_error": result.ceiling_error, "ceiled": result.ceiled, "convention": result.convention,
-                "layer": result.layer, "region": result.region, "provenance": provenance})
+        return result.with_provenance(zip_sha256=lease.zip_sha256, bibtex=model_info["bibtex"],
+                                      environment=model_info.get("environment", {}),
+                                      model_visual_degrees=model_info["visual_degrees"],
+                                      stimulus_set_sha256=stimulus_sha, worker=self.settings.worker_id,
+                                      assembly_sha256=spec.assembly.files["netcdf"].sha256)
 
     def region_commitment(self, lease: JobLease, spec: BenchmarkSpec, reporter: JobReporter,
                           region_layer_map: dict, loaded: tuple) -> tuple[CommitmentData | None, ActivationsKey | None]:

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cortexscore.score import BenchmarkScore
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -70,18 +72,6 @@ class LeaseRequest(_Strict):
     log: str = Field("", description="log lines since the last report, appended to the job log")
 
 
-class ScoreResult(_Strict):
-    raw: float | None
-    error: float | None
-    ceiling: float | None
-    ceiling_error: float | None
-    ceiled: float | None
-    convention: str | None
-    layer: str | None
-    region: str | None
-    provenance: dict = Field(default_factory=dict)
-
-
 class JobUsage(BaseModel):
     """What a job used, as the scorer measured it (issue 14); every field optional."""
 
@@ -97,7 +87,7 @@ class JobUsage(BaseModel):
 
 
 class CompleteRequest(LeaseRequest):
-    score: ScoreResult
+    score: BenchmarkScore
     usage: JobUsage | None = None
 
 

@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cortexscore.score import BenchmarkScore
+
 from submission_api.core.db import Base
 
 
@@ -90,6 +92,9 @@ class Job(Base):
 
 
 class ScoreRow(Base):
+    """A job's score: after the job's keys, the columns of a :class:`~cortexscore.score.BenchmarkScore`'s fields,
+    under their names; written by :meth:`recording` and read back by :meth:`score`, nowhere field by field."""
+
     __tablename__ = "scores"
     __table_args__ = (UniqueConstraint("submission_id", "model", "benchmark", "benchmark_version", name="uq_score"),)
 
@@ -109,6 +114,15 @@ class ScoreRow(Base):
     layer: Mapped[str | None] = mapped_column(String(255), nullable=True)
     provenance: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @classmethod
+    def recording(cls, job: Job, score: BenchmarkScore) -> ScoreRow:
+        """The row that records ``score`` as ``job``'s."""
+        return cls(submission_id=job.submission_id, job_id=job.id, model=job.model, benchmark=job.benchmark,
+                   benchmark_version=job.benchmark_version, **score.model_dump())
+
+    def score(self) -> BenchmarkScore:
+        return BenchmarkScore.model_validate(self, from_attributes=True)
 
 
 class User(Base):

@@ -136,11 +136,7 @@ def complete(session: Session, job_id: int, request: CompleteRequest) -> None:
     if job is not None and job.status == "succeeded" and job.lease_token is None:
         return
     job = _held(session, job_id, request)
-    score = request.score
-    session.add(ScoreRow(
-        submission_id=job.submission_id, job_id=job.id, model=job.model, benchmark=job.benchmark,
-        benchmark_version=job.benchmark_version, **score.model_dump(),
-    ))
+    session.add(ScoreRow.recording(job, request.score))
     try:
         session.flush()
     except IntegrityError:

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from cortexscore.score import ScoreNumbers
+
 
 class BenchmarkColumn(BaseModel):
     identifier: str
@@ -14,8 +16,8 @@ class BenchmarkColumn(BaseModel):
     kind: str
 
 
-class ScoreCell(BaseModel):
-    """One model on one benchmark: ``score`` is what the table shows, the unclipped numbers travel with it."""
+class ScoreCell(ScoreNumbers):
+    """One model on one benchmark: ``score`` is what the table shows, the score's unclipped numbers travel with it."""
 
     benchmark: str
     version: int
@@ -23,11 +25,6 @@ class ScoreCell(BaseModel):
     kind: str
     status: str
     score: float | None
-    raw: float | None
-    ceiling: float | None
-    ceiled: float | None
-    error: float | None
-    ceiling_error: float | None
     layer: str | None
     message: str | None
 

@@ -25,6 +25,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from cortexscore.aggregation import aggregate_model
+from cortexscore.score import ScoreNumbers
 
 from submission_api.core.models import Job, ScoreHistory, ScoreRow, Submission
 from submission_api.leaderboard import history  # noqa: F401  (registers the score-history writer)
@@ -33,7 +34,7 @@ AGGREGATE_COLUMNS = ("average", "neural", "V1", "V2", "V4", "IT", "behavior")
 REGIONS = ("V1", "V2", "V4", "IT")
 REGION_ORDER = {region: index for index, region in enumerate(REGIONS)}
 CARD_FILTERS = ("architecture", "family", "training_data", "licence")
-CELL_NUMBERS = ("raw", "ceiling", "ceiled", "error", "ceiling_error")
+CELL_NUMBERS = tuple(ScoreNumbers.model_fields)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic_core import PydanticCustomError
 
+from cortexscore.score import BenchmarkScore
+
 # The words 'public' takes. Pydantic's own bool would also take t/f/y/n and refuse the empty field, which means false.
 PUBLIC_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
                 "off": False, "": False}
@@ -103,23 +105,18 @@ class SubmissionPublic(SubmissionBase):
     jobs: list[JobPublic]
 
 
-class ScoreEntry(BaseModel):
+class ScoreEntry(BenchmarkScore):
+    """One job of a submission: its score's fields (null until it succeeds), then the job's own."""
+
     model: str
     benchmark: str
     benchmark_version: int
-    region: str | None
     status: str
-    raw: float | None = None
-    ceiling: float | None = None
-    ceiled: float | None = None
-    error: float | None = None
-    ceiling_error: float | None = None
-    convention: str | None = None
-    layer: str | None = None
     message: str | None = None
     attempts: int = 0
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # Null until the job succeeds, and where the caller leaves it out (webhooks).
     provenance: dict | None = None
 
 

@@ -181,16 +181,12 @@ def scores_of(session: Session, submission: Submission, *, with_provenance: bool
     jobs_and_rows = session.execute(JOBS_WITH_SCORES, {**params, "offset": offset, "limit": page}).all() if page else []
     entries = []
     for job, row in jobs_and_rows:
-        entry = ScoreEntry(
-            model=job.model, benchmark=job.benchmark, benchmark_version=job.benchmark_version,
-            region=job.region, status=job.status, message=job.message, attempts=job.attempts,
-            started_at=job.started_at, finished_at=job.finished_at,
-        )
-        if row is not None:
-            for name in ("raw", "ceiling", "ceiled", "error", "ceiling_error", "convention", "layer"):
-                setattr(entry, name, getattr(row, name))
-            entry.provenance = row.provenance if with_provenance else None
-        entries.append(entry)
+        score = {} if row is None else row.score().model_dump(exclude=None if with_provenance else {"provenance"})
+        entries.append(ScoreEntry.model_validate({
+            **score, "model": job.model, "benchmark": job.benchmark, "benchmark_version": job.benchmark_version,
+            "region": job.region, "status": job.status, "message": job.message, "attempts": job.attempts,
+            "started_at": job.started_at, "finished_at": job.finished_at,
+        }))
     leaves: dict[str, list[dict]] = {}
     for model, benchmark, region, kind, ceiled in session.execute(AGGREGATE_LEAVES, params):
         leaves.setdefault(model, []).append({"benchmark": benchmark, "region": region, "kind": kind, "value": ceiled})

@@ -28,11 +28,11 @@ import pandas as pd
 import xarray as xr
 
 from cortexscore.benchmarks.rsa import subject_matrices
-from cortexscore.benchmarks.scoring import BenchmarkResult, ceiled_result, mean_score, register
+from cortexscore.benchmarks.scoring import ceiled_result, mean_score, register
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.metrics._assembly import make_splits, pearson_columns
 from cortexscore.models.commitment import LayerCommitments, select_layer
-from cortexscore.score import Score
+from cortexscore.score import BenchmarkScore, Score
 
 SELECTION_THRESHOLD = 3.1
 # The nested cross-validation of V1 and V2: halves of the stimuli, stratified on the object.
@@ -134,7 +134,7 @@ def _layer_scores(layer_features: dict[str, np.ndarray], rows: np.ndarray, subje
 
 def score_nested(spec: BenchmarkSpec, ids: np.ndarray, rows: np.ndarray, subject_rsms: np.ndarray,
                  layer_features: dict[str, np.ndarray], ceiling: Score | None, log: Callable[[str], None],
-                 names: list[str]) -> BenchmarkResult:
+                 names: list[str]) -> BenchmarkScore:
     """Choose the layer on each split's train half and score it on its test half."""
     chosen, per_split, train_scores = [], [], []
     splits = nested_splits(ids)
@@ -177,7 +177,7 @@ def nested_ceiling_from(rsms: np.ndarray, names: list[str], splits) -> Score:
 def score_coggan(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.DataFrame,
                  layer_features: dict[str, np.ndarray], ceiling: Score | None = None,
                  log: Callable[[str], None] = print, commitments: LayerCommitments | None = None,
-                 commitment=None, region_layer_map: dict | None = None) -> BenchmarkResult:
+                 commitment=None, region_layer_map: dict | None = None) -> BenchmarkScore:
     """Score the region's committed layer (V1, V2: the layer chosen inside the cross-validation) by the
     reference's rules."""
     from cortexscore.benchmarks.commitment import choose_layer

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cortexscore.benchmarks.scoring import BenchmarkResult, ceiled_result, register
+from cortexscore.benchmarks.scoring import ceiled_result, register
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.ceilings import load_ceiling
 from cortexscore.metrics import load_metric
-from cortexscore.score import Score
+from cortexscore.score import BenchmarkScore, Score
 
 # ImageNet class indices (0-999) of each of the 16 categories, as model-vs-human's
 # helper/human_categories.py lists them (derived there from WordNet IDs).
@@ -78,7 +78,7 @@ def sixteen_class_choices(logits: np.ndarray) -> np.ndarray:
 @register("error_consistency", layers="logits")
 def score_error_consistency(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.DataFrame,
                             layer_features: dict[str, np.ndarray], ceiling: Score | None = None,
-                            log: Callable[[str], None] = print) -> BenchmarkResult:
+                            log: Callable[[str], None] = print) -> BenchmarkScore:
     """Error consistency between the model's 16-way choices and each human subject's trials."""
     if "logits" not in layer_features:
         raise ValueError(f"error consistency needs the model's 'logits'; got layers {sorted(layer_features)}")

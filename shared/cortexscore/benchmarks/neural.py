@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cortexscore.benchmarks.scoring import BenchmarkResult, ceiled_result, register
+from cortexscore.benchmarks.scoring import ceiled_result, register
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.ceilings import load_ceiling
 from cortexscore.metrics import load_metric
 from cortexscore.benchmarks.commitment import SELECTION_METRIC, CommitmentData, choose_layer, commitment_data
 from cortexscore.models.commitment import LayerCommitments
-from cortexscore.score import Score
+from cortexscore.score import BenchmarkScore, Score
 
 
 def split_stimuli(stimuli: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -75,7 +75,7 @@ def score_neural_predictivity(
     commitments: LayerCommitments | None = None,
     commitment: CommitmentData | None = None,
     region_layer_map: dict | None = None,
-) -> BenchmarkResult:
+) -> BenchmarkScore:
     """Score the region's committed layer on the private stimuli (all of them without a split).
 
     ``layer_features`` maps each candidate layer to (n_stimuli, n_features)

@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cortexscore.benchmarks.scoring import BenchmarkResult, ceiled_result, mean_score, register
+from cortexscore.benchmarks.scoring import ceiled_result, mean_score, register
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.metrics._assembly import make_splits
 from cortexscore.metrics.representational import rdm, rdm_similarity
 from cortexscore.models.commitment import LayerCommitments
-from cortexscore.score import Score
+from cortexscore.score import BenchmarkScore, Score
 
 MATRIX_DIMS = ("matrix", "presentation", "stimulus_column")
 
@@ -123,7 +123,7 @@ def scored_stimuli(stimuli: pd.DataFrame) -> pd.DataFrame:
 def score_rsa_matrices(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.DataFrame,
                        layer_features: dict[str, np.ndarray], ceiling: Score | None = None,
                        log: Callable[[str], None] = print, commitments: LayerCommitments | None = None,
-                       commitment=None, region_layer_map: dict | None = None) -> BenchmarkResult:
+                       commitment=None, region_layer_map: dict | None = None) -> BenchmarkScore:
     """Score the region's committed layer against the subjects' RDMs on 10 splits of the private stimuli."""
     from cortexscore.benchmarks.commitment import choose_layer, commitment_data
 

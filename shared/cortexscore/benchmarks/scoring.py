@@ -6,7 +6,7 @@ calls :func:`score_activations` in the trusted process.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
@@ -22,22 +22,7 @@ from cortexscore.models.commitment import LayerCommitments
 
 if TYPE_CHECKING:
     from cortexscore.benchmarks.commitment import CommitmentData
-from cortexscore.score import Score
-
-
-@dataclass
-class BenchmarkResult:
-    """One (model, benchmark) score with everything that says how it was made."""
-
-    raw: float
-    error: float
-    ceiling: float
-    ceiling_error: float
-    ceiled: float
-    convention: str
-    layer: str | None
-    region: str | None
-    provenance: dict = field(default_factory=dict)
+from cortexscore.score import BenchmarkScore, Score
 
 
 def mean_score(values, **attrs) -> Score:
@@ -51,13 +36,13 @@ def mean_score(values, **attrs) -> Score:
                  attrs=attrs)
 
 
-def ceiled_result(spec: BenchmarkSpec, raw: Score, ceiling: Score, layer: str | None, **provenance) -> BenchmarkResult:
+def ceiled_result(spec: BenchmarkSpec, raw: Score, ceiling: Score, layer: str | None, **provenance) -> BenchmarkScore:
     """Normalise ``raw`` by ``ceiling`` with the benchmark's convention and keep every number apart."""
     ceiled = ceil_score(raw, ceiling, spec.convention)
-    return BenchmarkResult(
-        raw=float(raw), error=float(raw.error), ceiling=float(ceiling), ceiling_error=float(ceiling.error),
+    return BenchmarkScore(
+        raw=float(raw), error=raw.error, ceiling=float(ceiling), ceiling_error=ceiling.error,
         ceiled=float(ceiled), convention=spec.convention, layer=layer, region=spec.region,
-        provenance={"per_split": np.asarray(raw.per_split, dtype=float).tolist(),
+        provenance={"per_split": np.asarray(raw.per_split, dtype=float),
                     "region_layer_map": {spec.region: layer}, **provenance},
     )
 
@@ -65,7 +50,7 @@ def ceiled_result(spec: BenchmarkSpec, raw: Score, ceiling: Score, layer: str | 
 class ScoringProcedure(Protocol):
     def __call__(self, spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.DataFrame,
                  layer_features: dict[str, np.ndarray], ceiling: Score | None,
-                 log: Callable[[str], None]) -> BenchmarkResult: ...
+                 log: Callable[[str], None]) -> BenchmarkScore: ...
 
 
 @dataclass(frozen=True)
@@ -102,7 +87,7 @@ def score_activations(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.D
                       log: Callable[[str], None] = print,
                       commitments: LayerCommitments | None = None,
                       commitment: CommitmentData | None = None,
-                      region_layer_map: dict | None = None) -> BenchmarkResult:
+                      region_layer_map: dict | None = None) -> BenchmarkScore:
     """Score ``layer_features`` (each (n_stimuli, n_features) in the row order of ``stimuli``) on ``spec``.
 
     Whatever the procedure, the result's provenance names the benchmark version and the code that scored it.
@@ -123,13 +108,11 @@ def score_activations(spec: BenchmarkSpec, assembly: xr.DataArray, stimuli: pd.D
         shared = {"commitments": commitments, "commitment": commitment,
                   "region_layer_map": region_layer_map} if chosen.commits_region else {}
         result = chosen.score(spec, assembly, stimuli, layer_features, ceiling, log, **shared)
-    result.provenance = {
-        **result.provenance, "benchmark": spec.identifier, "benchmark_version": spec.version, "kind": spec.kind,
-        "scoring": spec.scoring, "metric": spec.metric, "ceiling_method": spec.ceiling_method,
-        "convention": result.convention, "visual_degrees": spec.visual_degrees, "leaderboard": spec.leaderboard,
-        "code_version": code_version(),
-    }
-    return result
+    return result.with_provenance(
+        benchmark=spec.identifier, benchmark_version=spec.version, kind=spec.kind, scoring=spec.scoring,
+        metric=spec.metric, ceiling_method=spec.ceiling_method, convention=result.convention,
+        visual_degrees=spec.visual_degrees, leaderboard=spec.leaderboard, code_version=code_version(),
+    )
 
 
 def _load_builtin_procedures() -> None:

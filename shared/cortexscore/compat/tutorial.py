@@ -125,6 +125,8 @@ def score_model(model_identifier: str, benchmark_identifier: str, model):
                               model.visual_degrees(), spec.visual_degrees)
         layers = ["logits"] if procedure(spec).layers == "logits" else list(model.layers)
         result = score_activations(spec, assembly, stimuli, model.activations([str(path) for path in placed], layers))
-    return Score(result.ceiled, result.error,
+    # A BenchmarkScore's missing number is null; a Score's, as Brain-Score's, is NaN.
+    ceiled, error = (float("nan") if number is None else number for number in (result.ceiled, result.error))
+    return Score(ceiled, error,
                  attrs={"raw": result.raw, "ceiling": result.ceiling, "layer": result.layer,
                         "model_identifier": model_identifier, "benchmark": benchmark_identifier})

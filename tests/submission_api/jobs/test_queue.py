@@ -3,7 +3,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from cortexscore.jobs import CompleteRequest, FailRequest, LeaseRequest, ScoreResult
+from cortexscore.jobs import CompleteRequest, FailRequest, LeaseRequest
+from cortexscore.score import BenchmarkScore
 from submission_api.core.models import Job, ScoreRow, Submission, utcnow
 from submission_api.jobs import service as queue
 from submission_api.submissions.service import new_submission_id
@@ -11,8 +12,8 @@ from submission_api.submissions.service import new_submission_id
 # Every queue test runs on both databases the platform supports.
 pytestmark = pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
 
-SCORE = ScoreResult(raw=0.5, error=0.01, ceiling=0.8, ceiling_error=0.02, ceiled=0.3125,
-                    convention="r2_over_ceiling", layer="conv1", region="IT")
+SCORE = BenchmarkScore(raw=0.5, error=0.01, ceiling=0.8, ceiling_error=0.02, ceiled=0.3125,
+                       convention="r2_over_ceiling", layer="conv1", region="IT")
 
 
 def add_submission(session, models=("m",), benchmarks=("b1", "b2")) -> Submission:
