@@ -66,3 +66,28 @@ def test_a_job_cancelled_while_its_failure_is_reported_leaves_the_worker_running
         assert body["status"] == "cancelled" and body["scores"][0]["status"] == "cancelled", body
     finally:
         platform.stop()
+
+
+def test_the_worker_reports_the_shared_protocol_models():
+    """Issue 16: the outcome is a CompleteRequest holding the one score model; a NaN reaches the API as null."""
+    import httpx
+
+    from cortexscore.jobs import CompleteRequest, JobLease, JobUsage
+    from cortexscore.score import BenchmarkScore
+    from scorer.worker import JobReporter
+
+    posted = []
+    api = httpx.Client(base_url="http://api", transport=httpx.MockTransport(
+        lambda request: posted.append((request.url.path, request.read())) or httpx.Response(200, json={})))
+    lease = JobLease(job_id=7, lease_token="token", lease_seconds=30, attempt=1, submission_id="s", model="m",
+                     benchmark="b", benchmark_version=1, layout="tutorial", zip_sha256="0" * 64, zip_url="http://z")
+    reporter = JobReporter(api, lease, interval=600)
+    reporter.log("[platform] done")
+    score = BenchmarkScore(raw=0.5, error=0.01, ceiling=0.8, ceiling_error=math.nan, ceiled=0.390625,
+                           convention="r2_over_ceiling", layer="relu2", region="IT", provenance={"per_split": [0.5]})
+    reporter.finish(CompleteRequest(lease_token=lease.lease_token, score=score, usage=JobUsage(wall_seconds=1.0)))
+    [(path, body)] = posted
+    assert path == "/internal/jobs/7/complete"
+    sent = CompleteRequest.model_validate_json(body)
+    assert sent.score == score and sent.score.ceiling_error is None and b"NaN" not in body
+    assert sent.log == "[platform] done\n" and sent.usage.wall_seconds == 1.0
