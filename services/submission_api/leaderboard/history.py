@@ -9,8 +9,8 @@ from sqlalchemy import event, insert
 
 from submission_api.core.models import ScoreHistory, ScoreRow, utcnow
 
-COPIED = ("submission_id", "job_id", "model", "benchmark", "benchmark_version", "region", "raw", "error", "ceiling",
-          "ceiled")
+# Every column of the history but its own: each has a namesake in ``scores``.
+COPIED = tuple(name for name in ScoreHistory.__table__.columns.keys() if name not in ("id", "recorded_at"))
 
 
 @event.listens_for(ScoreRow, "after_insert")
