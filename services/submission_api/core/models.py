@@ -122,7 +122,8 @@ class ScoreRow(Base):
                    benchmark_version=job.benchmark_version, **score.model_dump())
 
     def score(self) -> BenchmarkScore:
-        return BenchmarkScore.model_validate(self, from_attributes=True)
+        """The score this row records; validated when it was written, so not again (a poll reads many)."""
+        return BenchmarkScore.model_construct(**{name: getattr(self, name) for name in BenchmarkScore.model_fields})
 
 
 class User(Base):
