@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 @dataclass
@@ -69,8 +69,12 @@ def json_safe(value):
     return value
 
 
-# A number of a score: null where there is none, which is also what NaN and infinity become.
-Number = Annotated[float | None, BeforeValidator(json_safe)]
+def _finite_or_none(number: float | None) -> float | None:
+    return number if number is None or math.isfinite(number) else None
+
+
+# A number of a score: null where there is none, which is also what NaN and infinity (even spelt "nan") become.
+Number = Annotated[float | None, BeforeValidator(json_safe), AfterValidator(_finite_or_none)]
 
 
 class ScoreNumbers(BaseModel):

@@ -38,10 +38,18 @@ def test_a_score_holds_plain_numbers_and_null_for_nan():
     assert score.provenance["region_layer_map"] == {"IT": "relu2"}
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), np.float32("nan"), np.float64("inf")])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), np.float32("nan"), np.float64("inf"),
+                                   "nan", "-inf"])
 def test_every_non_finite_number_becomes_null(value):
     assert BenchmarkScore(**{name: value for name in NUMBERS}).model_dump(include=set(NUMBERS)) == \
         dict.fromkeys(NUMBERS)
+
+
+def test_a_nan_that_reaches_the_api_in_json_is_stored_as_null():
+    # Python's json (and so a scorer that does not use the model) writes NaN and Infinity.
+    body = json.dumps({"lease_token": "t", "score": {"raw": float("nan"), "ceiled": float("inf")}})
+    assert CompleteRequest.model_validate_json(body).score.model_dump(include={"raw", "ceiled"}) == \
+        {"raw": None, "ceiled": None}
 
 
 def test_a_score_is_the_same_after_the_wire():
