@@ -273,8 +273,10 @@ class Worker:
                                message=f"scoring failed: {error}"[:4000])
         except Exception as error:  # everything else is ours: retried by the API
             return self._platform_failure(reporter, error)
-        reporter.log(f"[platform] done in {time.perf_counter() - started:.1f}s: raw {result.raw:.4f}, "
-                     f"ceiling {result.ceiling:.4f}, ceiled {result.ceiled:.4f} (layer {result.layer})")
+        numbers = ", ".join(f"{name} {'null' if value is None else f'{value:.4f}'}"
+                            for name, value in (("raw", result.raw), ("ceiling", result.ceiling),
+                                                ("ceiled", result.ceiled)))
+        reporter.log(f"[platform] done in {time.perf_counter() - started:.1f}s: {numbers} (layer {result.layer})")
         return CompleteRequest(lease_token=lease.lease_token, score=result)
 
     @staticmethod
