@@ -32,6 +32,7 @@ from submission_api.submissions.ratelimit import SlidingWindow
 from submission_api.submissions.router import router as submissions_router
 from submission_api.submissions.service import remove_upload_leftovers
 from submission_api.webhooks.router import router as webhooks_router
+from submission_api.weights.router import router as weights_router
 from submission_api.webhooks.tasks import WebhookDispatcher
 
 log = logging.getLogger("submission_api")
@@ -80,6 +81,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(platform_router)
     app.include_router(submissions_router)
     app.include_router(webhooks_router)
+    app.include_router(weights_router)
     app.include_router(jobs_router)
     app.include_router(accounts_router)
     app.include_router(queue_router)
