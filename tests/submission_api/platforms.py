@@ -82,3 +82,29 @@ def accounts_platform(request, tmp_path_factory) -> Platform:
     """As deployed: closed sign-up, no anonymous uploads, public webhook hosts only; a daily quota of 5, and no
     scorer, so jobs stay queued."""
     return _shared("accounts", request, tmp_path_factory, _start_accounts)
+
+
+# Issue 13: a submission zip may hold at most WEIGHTS_ZIP_LIMIT bytes here, so any real weights must be uploaded
+# on their own; each account may keep WEIGHTS_QUOTA bytes of them.
+WEIGHTS_ZIP_LIMIT = 64 << 10
+WEIGHTS_QUOTA = 2 << 20
+
+
+def _sign_up_weights_users(platform: Platform) -> Platform:
+    with Client(platform.url, ADMIN_TOKEN) as admin:
+        platform.user_token = admin.sign_up("weights-owner")["token"]
+        platform.other_token = admin.sign_up("someone-else")["token"]
+    return platform
+
+
+def _start_weights(var) -> Platform:
+    platform = start_platform(var, scorers=1, API_ADMIN_TOKEN=ADMIN_TOKEN, API_MAX_UPLOAD_BYTES=str(WEIGHTS_ZIP_LIMIT),
+                              API_WEIGHTS_QUOTA_BYTES=str(WEIGHTS_QUOTA))
+    return _sign_up_weights_users(platform)
+
+
+@pytest.fixture(scope="session")
+def weights_platform(request, tmp_path_factory) -> Platform:
+    """The embedded default (filesystem object store: streamed, resumable weight uploads), one scorer, a zip
+    limit of 64 KiB and a weights quota of 2 MiB per account; ``user_token`` and ``other_token`` are two accounts."""
+    return _shared("weights", request, tmp_path_factory, _start_weights)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from submission_api.core.dependencies import SessionDep, SettingsDep, StoreDep
 from submission_api.core.models import WeightUpload
@@ -80,9 +81,9 @@ async def send_chunk(upload: OwnedUpload, chunk: ChunkRange, request: Request, r
     start, end, total = chunk
     with answered_as_rejections():
         part = await run_in_threadpool(service.PartFile, tmp_dir, upload)
+        written = 0
         try:
             part.start(start, total)
-            written = 0
             async for data in body_chunks(request, settings.upload_idle_timeout_seconds):
                 written += len(data)
                 if start + written > min(end, upload.size):
@@ -92,6 +93,9 @@ async def send_chunk(upload: OwnedUpload, chunk: ChunkRange, request: Request, r
                                               f"bytes its Content-Range (and the declared size, {upload.size}) "
                                               "allow; send exactly END-START+1 bytes")
                 part.write(data)
+        except ClientDisconnect:
+            # Cut off mid-chunk: every byte that arrived is kept, and the client resumes from Upload-Offset.
+            return Response(status_code=400, headers={"Upload-Offset": str(start + written)})
         except OSError as error:
             if error.errno in DISK_FULL:
                 raise disk_full(error) from None
