@@ -16,7 +16,7 @@ from cortexscore.signing import FileSigner
 from cortexscore.storage import ChecksumMismatch
 from scorer.fetch import WeightsCorrupt, fetch_weights
 from tests.submission_api.platforms import SYNTHETIC, weights_platform  # noqa: F401 (fixture)
-from tests.submission_api.weights.test_streamed_uploads import weighted_zip
+from tests.submission_api.weights.uploads import weighted_zip
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,7 @@ import pytest
 from cortexscore.client import Client
 from tests.benchmark_store.test_object_stores import needs_rclone
 from tests.submission_api.platforms import SYNTHETIC, weights_s3_platform  # noqa: F401 (fixture)
-from tests.submission_api.weights.test_streamed_uploads import (auth, declare, detail_code, weighted_zip,
-                                                                weights_file)
+from tests.submission_api.weights.uploads import auth, declare, detail_code, weighted_zip, weights_file
 
 pytestmark = needs_rclone
 

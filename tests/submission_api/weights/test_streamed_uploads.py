@@ -4,40 +4,18 @@ sandboxed model; every refusal named. Real HTTP against one running platform."""
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import socket
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
-import torch
 
 from cortexscore.client import ApiError, Client
-from tests.submission_api.platforms import (ADMIN_TOKEN, SYNTHETIC, WEIGHTS_QUOTA, WEIGHTS_ZIP_LIMIT,  # noqa: F401
+from tests.submission_api.platforms import (SYNTHETIC, WEIGHTS_QUOTA, WEIGHTS_ZIP_LIMIT,  # noqa: F401 (fixture)
                                             weights_platform)
-from tests.zips import tutorial_files, write_zip
-
-
-def auth(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def declare(client: httpx.Client, token: str, data: bytes, name: str = "w.bin", sha256: str | None = None,
-            size: int | None = None) -> httpx.Response:
-    return client.post("/weights", headers=auth(token), json={
-        "name": name, "sha256": sha256 or hashlib.sha256(data).hexdigest(), "size": len(data) if size is None else size})
-
-
-def put_chunk(client: httpx.Client, token: str, upload_id: str, data: bytes, start: int, total: int) -> httpx.Response:
-    return client.put(f"/weights/{upload_id}", content=data, headers={
-        **auth(token), "Content-Range": f"bytes {start}-{start + len(data) - 1}/{total}"})
-
-
-def detail_code(response: httpx.Response) -> str:
-    return response.json()["detail"]["code"]
+from tests.submission_api.weights.uploads import (auth, declare, detail_code, put_chunk, weighted_zip,
+                                                  weights_file)
 
 
 def test_anonymous_weight_uploads_are_refused_with_how_to_get_a_token(weights_platform):
@@ -148,78 +126,6 @@ def test_unknown_and_other_accounts_uploads_are_404(weights_platform):
             assert response.status_code == 404 and detail_code(response) == "unknown_upload"
             assert client.put(f"/weights/{upload_id}", content=b"x", headers=auth(token)).status_code == 404
         assert client.delete(f"/weights/{upload['id']}", headers=auth(weights_platform.user_token)).status_code == 204
-
-
-WEIGHTS_MODEL = '''
-import functools
-import os
-
-import torch
-from model_tools.activations.pytorch import PytorchWrapper, load_preprocess_images
-
-from cortexscore.weights import weights_path
-
-path = weights_path("tiny.pt")
-state = torch.load(path)
-# The file is the uploaded one: its marker tensor, and padding that makes it bigger than any zip allowed here.
-assert torch.equal(state["marker"], torch.arange(16, dtype=torch.float32)), state["marker"]
-print(f"loaded {path} with {state['padding'].numel()} padding values", flush=True)
-try:  # the mount itself is read-only: not even the file's owner could make it writable
-    os.chmod(path, 0o666)
-except OSError as error:
-    print(f"weights are read-only: {error.strerror}", flush=True)
-else:
-    raise RuntimeError(f"{path} could be made writable")
-
-
-class Tiny(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = torch.nn.Conv2d(3, 4, kernel_size=8, stride=8)
-        self.conv1.load_state_dict(state["conv1"])
-
-    def forward(self, x):
-        return self.conv1(x)
-
-
-model = PytorchWrapper(identifier="weighted", model=Tiny(),
-                       preprocessing=functools.partial(load_preprocess_images, image_size=64))
-
-
-def get_model_list():
-    return ["weighted"]
-
-
-def get_model(name):
-    return model
-
-
-def get_layers(name):
-    return ["conv1"]
-
-
-def get_bibtex(name):
-    return ""
-'''
-
-
-def weights_file(tmp_path: Path) -> Path:
-    torch.manual_seed(0)
-    state = {"marker": torch.arange(16, dtype=torch.float32),
-             "conv1": torch.nn.Conv2d(3, 4, kernel_size=8, stride=8).state_dict(),
-             "padding": torch.randn(WEIGHTS_ZIP_LIMIT // 2)}  # 128 KiB of float32: twice the zip limit
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    path = tmp_path / "tiny.pt"
-    path.write_bytes(buffer.getvalue())
-    return path
-
-
-def weighted_zip(tmp_path: Path, declared: dict[str, str], name: str = "weighted.zip", extra: dict | None = None):
-    toml = "[weights]\n" + "".join(f'"{file}" = "{sha256}"\n' for file, sha256 in declared.items())
-    files = tutorial_files(root="weighted", **{"models/base_models.py": WEIGHTS_MODEL, "weights.toml": toml},
-                           **(extra or {}))
-    return write_zip(tmp_path / name, files)
 
 
 def test_a_submission_must_refer_to_ready_weights_of_its_own_submitter(weights_platform, tmp_path):
