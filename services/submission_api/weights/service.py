@@ -242,7 +242,7 @@ def delete_upload(session: Session, *, store: ObjectStore, upload: WeightUpload,
                                                           Submission.status.in_(UNFINISHED_SUBMISSION),
                                                           Submission.weights.is_not(None)))
     for submission in unfinished:
-        if any(entry["key"] == upload.object_key for entry in submission.weights):
+        if any(entry["key"] == upload.object_key for entry in submission.weights or []):
             raise WeightsRefused(409, "weights_in_use", f"submission {submission.id} is still {submission.status} "
                                                         f"and uses {upload.name} ({upload.sha256}); delete the "
                                                         "weights once it has ended, or cancel it first")
