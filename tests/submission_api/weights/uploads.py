@@ -9,7 +9,7 @@ import httpx
 import torch
 
 from tests.submission_api.platforms import WEIGHTS_ZIP_LIMIT
-from tests.zips import tutorial_files, write_zip
+from tests.zips import tiny_model_source, tutorial_files, write_zip
 
 
 def auth(token: str) -> dict:
@@ -31,12 +31,9 @@ def detail_code(response: httpx.Response) -> str:
     return response.json()["detail"]["code"]
 
 
-WEIGHTS_MODEL = '''
-import functools
+# The tiny model of tests/zips.py, whose conv1 comes from the uploaded weights file, read where the scorer shows it.
+WEIGHTS_MODEL = tiny_model_source("weighted") + '''
 import os
-
-import torch
-from model_tools.activations.pytorch import PytorchWrapper, load_preprocess_images
 
 from cortexscore.weights import weights_path
 
@@ -51,36 +48,7 @@ except OSError as error:
     print(f"weights are read-only: {error.strerror}", flush=True)
 else:
     raise RuntimeError(f"{path} could be made writable")
-
-
-class Tiny(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = torch.nn.Conv2d(3, 4, kernel_size=8, stride=8)
-        self.conv1.load_state_dict(state["conv1"])
-
-    def forward(self, x):
-        return self.conv1(x)
-
-
-model = PytorchWrapper(identifier="weighted", model=Tiny(),
-                       preprocessing=functools.partial(load_preprocess_images, image_size=64))
-
-
-def get_model_list():
-    return ["weighted"]
-
-
-def get_model(name):
-    return model
-
-
-def get_layers(name):
-    return ["conv1"]
-
-
-def get_bibtex(name):
-    return ""
+model.model.conv1.load_state_dict(state["conv1"])
 '''
 
 
