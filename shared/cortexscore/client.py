@@ -80,6 +80,8 @@ def _transient(error: BaseException) -> bool:
     """Worth another try: no answer, a cut connection, a timeout, or a server error; never a refusal."""
     if isinstance(error, (PlatformUnreachable, httpx.TransportError)):
         return True
+    if isinstance(error, ApiError) and isinstance(error.detail, dict) and error.detail.get("code") == "upload_busy":
+        return True  # another of our requests (one we gave up on) is still writing or verifying the upload
     return isinstance(error, ApiError) and (error.status_code >= 500 or error.status_code == 408)
 
 
@@ -273,25 +275,35 @@ class Client:
         offset, size = state["received"], state["size"]
         if offset:
             report("resuming", offset, size)
+        if offset == size and state["status"] != "ready":  # all sent before, but never verified
+            report("verifying", size, size)
+            return self._request("POST", f"/weights/{upload_id}/complete", timeout=self._verify_timeout(size))
         with open(path, "rb") as handle:
             handle.seek(offset)
             while state["status"] != "ready":
                 data = handle.read(chunk_bytes)
                 if not data:
                     raise ValueError(f"{path} is shorter than the {size} bytes it was hashed with; did it change?")
+                last = offset + len(data) == size
                 state = self._request("PUT", f"/weights/{upload_id}", content=data, headers={
                     "Content-Type": "application/octet-stream",
-                    "Content-Range": f"bytes {offset}-{offset + len(data) - 1}/{size}"})
+                    "Content-Range": f"bytes {offset}-{offset + len(data) - 1}/{size}"},
+                    **({"timeout": self._verify_timeout(size)} if last else {}))
                 offset = state["received"]
                 report("uploading", offset, size)
         report("verifying", size, size)
         return state
 
+    def _verify_timeout(self, size: int) -> httpx.Timeout:
+        """The answer to the request that completes an upload waits for the platform to hash the whole file: allow
+        the usual timeout plus a second per 50 MB."""
+        return httpx.Timeout(self._http.timeout.connect, read=(self._http.timeout.read or 60) + size / 50e6)
+
     def _send_presigned(self, upload: dict, path: Path, report, retrying) -> dict:
         """PUT the file to the object store's presigned URL (never through the API), then have the API verify it."""
         upload_id, size = upload["id"], upload["size"]
         try:  # an earlier run's PUT may have arrived whole before it was cut off: then only completion is left
-            return self._request("POST", f"/weights/{upload_id}/complete")
+            return self._request("POST", f"/weights/{upload_id}/complete", timeout=self._verify_timeout(size))
         except ApiError as error:
             if error.status_code != 409 and not (isinstance(error.detail, dict)
                                                  and error.detail.get("code") == "size_mismatch"):
@@ -322,7 +334,7 @@ class Client:
 
         retrying(put)()
         report("verifying", size, size)
-        return retrying(self._request)("POST", f"/weights/{upload_id}/complete")
+        return retrying(self._request)("POST", f"/weights/{upload_id}/complete", timeout=self._verify_timeout(size))
 
     def weights(self) -> dict:
         """Your weight uploads, and how much of your quota they use."""

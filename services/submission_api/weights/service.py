@@ -181,24 +181,34 @@ def _mismatch(upload: WeightUpload, actual: str, what: str) -> WeightsRefused:
 
 
 def complete_streamed(session: Session, *, store: ObjectStore, upload: WeightUpload, tmp_dir: Path) -> WeightUpload:
-    """Verify a fully received streamed upload and move it into the store; a wrong hash discards the bytes."""
+    """Verify a fully received streamed upload and move it into the store; a wrong hash discards the bytes.
+
+    Under the part file's lock, so a client that asks again while a large file is being hashed is told to wait
+    (409 upload_busy) rather than hashing it a second time.
+    """
     if upload.status == "ready":
         return upload
-    path = part_path(tmp_dir, upload)
-    received = received_bytes(tmp_dir, upload)
-    if received != upload.size:
-        raise WeightsRefused(409, "upload_incomplete", f"upload {upload.id} has received {received} of "
-                                                       f"{upload.size} bytes; send the rest with PUT "
-                                                       f"/weights/{upload.id} and Content-Range: bytes "
-                                                       f"{received}-{upload.size - 1}/{upload.size}",
-                             {"Upload-Offset": str(received)})
-    with open(path, "rb") as handle:
-        actual = _sha256_of(iter(lambda: handle.read(1 << 20), b""))
-    if actual != upload.sha256:
-        path.unlink(missing_ok=True)
-        raise _mismatch(upload, actual, "received")
-    store.move_file(upload.object_key, path)
-    return _ready(session, upload)
+    part = PartFile(tmp_dir, upload)
+    try:
+        session.refresh(upload)
+        if upload.status == "ready":  # completed by the request that held the lock before us
+            return upload
+        if part.size != upload.size:
+            received = part.size
+            raise WeightsRefused(409, "upload_incomplete", f"upload {upload.id} has received {received} of "
+                                                           f"{upload.size} bytes; send the rest with PUT "
+                                                           f"/weights/{upload.id} and Content-Range: bytes "
+                                                           f"{received}-{upload.size - 1}/{upload.size}",
+                                 {"Upload-Offset": str(received)})
+        with open(part.path, "rb") as handle:
+            actual = _sha256_of(iter(lambda: handle.read(1 << 20), b""))
+        if actual != upload.sha256:
+            part.path.unlink(missing_ok=True)
+            raise _mismatch(upload, actual, "received")
+        store.move_file(upload.object_key, part.path)
+        return _ready(session, upload)
+    finally:
+        part.close()
 
 
 def complete_presigned(session: Session, *, store: ObjectStore, upload: WeightUpload) -> WeightUpload:
