@@ -167,6 +167,8 @@ class S3Store:
 
         self.bucket = bucket
         self.endpoint = endpoint
+        # Kept to sign presigned URLs for the public endpoint (presigned_put_url).
+        self._access_key, self._secret_key, self._region = access_key, secret_key, region
         # Short timeouts and few retries: a dead server must surface as a
         # retryable StorageError quickly, not hang a request or a job.
         http = PoolManager(timeout=Timeout(connect=3, read=30), retries=Retry(total=2, backoff_factor=0.2),
@@ -230,11 +232,23 @@ class S3Store:
                        CopySource(self.bucket, _check_key(source_key)))
         return self.stat(key)
 
-    def presigned_put_url(self, key: str, expires_seconds: int) -> str:
-        """A URL that lets whoever holds it PUT one object at ``key``, without credentials, until it expires."""
+    def presigned_put_url(self, key: str, expires_seconds: int, public_url: str = "") -> str:
+        """A URL that lets whoever holds it PUT one object at ``key``, without credentials, until it expires.
+
+        ``public_url`` (``https://objects.example.org``) is where clients reach the store when that is not the
+        endpoint this process uses (``minio:9000`` inside a cluster): the signature covers the host, so the URL
+        is signed for that one. Signing is local; nothing is sent.
+        """
         from datetime import timedelta
 
-        return self._call(self.client.presigned_put_object, self.bucket, _check_key(key),
+        from minio import Minio
+
+        client = self.client
+        if public_url:
+            scheme, _, host = public_url.rstrip("/").partition("://")
+            client = Minio(host, access_key=self._access_key, secret_key=self._secret_key,
+                           secure=scheme == "https", region=self._region)
+        return self._call(client.presigned_put_object, self.bucket, _check_key(key),
                           expires=timedelta(seconds=expires_seconds))
 
     def get_file(self, key: str, path: Path) -> ObjectInfo:

@@ -117,7 +117,9 @@ def _start_weights_s3(var) -> Platform:
     try:
         platform = start_platform(var / "platform", scorers=1, API_ADMIN_TOKEN=ADMIN_TOKEN,
                                   API_MAX_UPLOAD_BYTES=str(WEIGHTS_ZIP_LIMIT), API_WEIGHTS_QUOTA_BYTES=str(WEIGHTS_QUOTA),
-                                  API_OBJECT_STORE=s3.url, API_S3_ACCESS_KEY=ACCESS_KEY, API_S3_SECRET_KEY=SECRET_KEY)
+                                  API_OBJECT_STORE=s3.url, API_S3_ACCESS_KEY=ACCESS_KEY, API_S3_SECRET_KEY=SECRET_KEY,
+                                  # Clients reach the store by another name than the API does, as in a cluster.
+                                  API_S3_PUBLIC_URL=f"http://localhost:{s3.port}")
     except BaseException:
         s3.stop()
         raise

@@ -50,6 +50,9 @@ class ApiSettings(BaseSettings):
     weights_quota_bytes: int = 20 << 30
     # How long a presigned PUT URL (S3/MinIO object stores) stays valid; declaring the upload again renews it.
     weights_presign_seconds: int = 3600
+    # Where clients reach the S3 object store (https://objects.example.org), when not at the address in
+    # object_store (s3://minio:9000/... inside a cluster): presigned URLs are signed for this host.
+    s3_public_url: str = ""
     # The most score entries one GET /submissions/{id}/scores page holds.
     scores_page_max: int = 5000
     lease_seconds: float = 60.0

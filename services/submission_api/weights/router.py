@@ -21,7 +21,8 @@ def _public(request: Request, upload: WeightUpload, store, settings, tmp_dir, *,
     url = expires = None
     if upload.status == "pending" and with_url:
         if upload.method == "presigned":
-            url, expires = service.presigned_url(store, upload, settings.weights_presign_seconds)
+            url, expires = service.presigned_url(store, upload, settings.weights_presign_seconds,
+                                                 settings.s3_public_url)
         else:
             url = str(request.url_for("send_weights_chunk", upload_id=upload.id))
     received = service.received_bytes(tmp_dir, upload) if upload.method == "streamed" else upload.received

@@ -103,9 +103,9 @@ def declare(session: Session, *, store: ObjectStore, owner_id: int, name: str, s
     return upload, True
 
 
-def presigned_url(store: ObjectStore, upload: WeightUpload, expires_seconds: int):
+def presigned_url(store: ObjectStore, upload: WeightUpload, expires_seconds: int, public_url: str = ""):
     """The presigned PUT URL of a pending presigned upload, and when it expires."""
-    url = store.presigned_put_url(incoming_key(upload), expires_seconds)
+    url = store.presigned_put_url(incoming_key(upload), expires_seconds, public_url)
     return url, utcnow() + timedelta(seconds=expires_seconds)
 
 
