@@ -389,6 +389,8 @@ class UploadLines:
                 self.say(f"uploading: {done} of {total} bytes ({done * 100 // total}%)")
         elif stage == "verifying" and first:
             self.say("verifying the sha256 on the platform")
+        elif stage == "reused":
+            self.say("already uploaded and verified by this account: nothing to send")
 
 
 @app.command("upload-weights")

@@ -247,7 +247,8 @@ class Client:
         """Upload a weights file too big for a submission zip; returns the ready upload (its ``sha256``, and the
         ``reference`` line for the submission's weights.toml). Needs a token: weights count against its quota.
 
-        ``progress(stage, done, total)`` follows it: stages "hashing", "resuming", "uploading", "verifying".
+        ``progress(stage, done, total)`` follows it: stages "hashing", "resuming", "uploading", "verifying", or
+        "reused" when the account already has this file, ready.
         Running it again after an interruption resumes: a streamed upload (the filesystem store) from the last
         byte the platform has, a presigned one (S3/MinIO) by sending the file again unless it already arrived.
         Transient failures (no answer, 5xx) are retried ``attempts`` times with backoff.
@@ -264,6 +265,7 @@ class Client:
         upload = retrying(self._request)("POST", "/weights", json={"name": name or path.name, "sha256": sha256,
                                                                    "size": size})
         if upload["status"] == "ready":
+            report("reused", size, size)
             return upload
         if upload["method"] == "presigned":
             return self._send_presigned(upload, path, report, retrying)

@@ -305,6 +305,9 @@ def test_upload_weights_prints_the_sha256_and_the_weights_toml_line(weights_plat
                          "verifying the sha256 on the platform"], result.stderr
     assert f'[weights]\n"resnet.pt" = "{sha256}"' in result.stderr
     assert "weights_path('resnet.pt')" in result.stderr
+    again = cortexscore("upload-weights", path, "--url", weights_platform.url, "--token", weights_platform.user_token)
+    assert again.returncode == 0 and again.stdout.strip() == sha256
+    assert "already uploaded and verified by this account: nothing to send" in again.stderr
     with Client(weights_platform.url, weights_platform.user_token) as client:
         [upload] = [row for row in client.weights()["uploads"] if row["sha256"] == sha256]
         assert upload["status"] == "ready"
