@@ -85,21 +85,32 @@ def declared_weights(zip_path: Path, root: str) -> dict[str, str]:
     return parse_declaration(text, name)
 
 
+def local_problems(declared: dict[str, str]) -> list[str]:
+    """What is wrong with the local copies of declared weights, for ``cortexscore check``: each must be in
+    :func:`weights_dir` and hash to its declared sha256."""
+    from cortexscore.storage import sha256_file
+
+    problems = []
+    for name, sha256 in declared.items():
+        path = weights_dir() / name
+        if not path.is_file():
+            problems.append(f"weights.toml names {name!r}, which is not in {weights_dir()}: set "
+                            f"{WEIGHTS_DIR_VARIABLE} to the folder that holds your weights files to check the model")
+        elif (actual := sha256_file(path)) != sha256:
+            problems.append(f"{path} hashes to {actual}, not the sha256 weights.toml declares for {name!r} "
+                            f"({sha256}); upload this file with `cortexscore upload-weights {path}` and declare "
+                            "the sha256 it prints")
+    return problems
+
+
 def weights_dir() -> Path:
     """Where the scorer puts the submission's weights files: ``$CORTEXSCORE_WEIGHTS_DIR``, else ``/weights``."""
     return Path(os.environ.get(WEIGHTS_DIR_VARIABLE) or SANDBOX_WEIGHTS_DIR)
 
 
 def weights_path(name: str) -> Path:
-    """The path of the weights file ``name`` that the submission's ``weights.toml`` declares.
-
-    >>> import tempfile
-    >>> os.environ[WEIGHTS_DIR_VARIABLE] = tempfile.mkdtemp()
-    >>> weights_path("missing.pt")
-    Traceback (most recent call last):
-    ...
-    FileNotFoundError: no weights file 'missing.pt' in ... declare it in weights.toml beside models/ ...
-    """
+    """The path of the weights file ``name`` that the submission's ``weights.toml`` declares; a file that is not
+    there raises FileNotFoundError saying how to declare it (tests/cortexscore/test_weights.py)."""
     path = weights_dir() / name
     if not path.is_file():
         raise FileNotFoundError(f"no weights file {name!r} in {weights_dir()}: declare it in weights.toml beside "
