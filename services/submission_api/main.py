@@ -34,6 +34,7 @@ from submission_api.submissions.service import remove_upload_leftovers
 from submission_api.webhooks.router import router as webhooks_router
 from submission_api.weights.router import router as weights_router
 from submission_api.webhooks.tasks import WebhookDispatcher
+from submission_api.weights.service import remove_abandoned_uploads
 
 log = logging.getLogger("submission_api")
 
@@ -73,6 +74,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     with app.state.sessionmaker() as session:
         removed = remove_upload_leftovers(session, store=app.state.store, tmp_dir=settings.var_dir / "tmp",
                                           older_than_seconds=settings.leftover_seconds)
+        removed += remove_abandoned_uploads(session, store=app.state.store, tmp_dir=settings.var_dir / "weights-tmp",
+                                            older_than_seconds=settings.weights_abandoned_seconds)
     if removed:
         log.info("removed %d leftover(s) of uploads cut short by an earlier crash", removed)
     install_security(app, settings)

@@ -50,6 +50,8 @@ class ApiSettings(BaseSettings):
     weights_quota_bytes: int = 20 << 30
     # How long a presigned PUT URL (S3/MinIO object stores) stays valid; declaring the upload again renews it.
     weights_presign_seconds: int = 3600
+    # Pending weight uploads not finished in this long are removed at start-up, freeing their owners' quota.
+    weights_abandoned_seconds: float = 7 * 24 * 3600
     # Where clients reach the S3 object store (https://objects.example.org), when not at the address in
     # object_store (s3://minio:9000/... inside a cluster): presigned URLs are signed for this host.
     s3_public_url: str = ""

@@ -293,3 +293,22 @@ def resolve_references(session: Session, *, owner_id: int | None, declared: dict
                                                            f"`cortexscore upload-weights {name}` again, it resumes")
         resolved.append({"name": name, "sha256": sha256, "size": row.size, "key": row.object_key})
     return resolved
+
+
+def remove_abandoned_uploads(session: Session, *, store: ObjectStore, tmp_dir: Path, older_than_seconds: float) -> int:
+    """Delete pending uploads nobody finished within ``older_than_seconds``, with their bytes, and part files whose
+    upload row is gone (a crash between the two); they would hold their owners' quota forever."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    stale = list(session.scalars(select(WeightUpload).where(WeightUpload.status == "pending",
+                                                            WeightUpload.created_at < cutoff)))
+    for upload in stale:
+        session.delete(upload)
+    session.commit()
+    for upload in stale:
+        store.delete(incoming_key(upload))
+        part_path(tmp_dir, upload).unlink(missing_ok=True)
+    known = set(session.scalars(select(WeightUpload.id)))
+    orphans = [path for path in tmp_dir.glob("*.part") if path.stem not in known] if tmp_dir.is_dir() else []
+    for path in orphans:
+        path.unlink(missing_ok=True)
+    return len(stale) + len(orphans)

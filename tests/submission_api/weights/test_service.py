@@ -1,10 +1,13 @@
 """The weights service on SQLite and PostgreSQL: quotas, references from submissions, deletion while in use."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from cortexscore.storage import FilesystemStore
 from submission_api.accounts.service import create_user
+from submission_api.core.models import utcnow
 from submission_api.weights import service
 from submission_api.weights.service import WeightsRefused
 from tests.submission_api.rows import add_submission
@@ -71,3 +74,20 @@ def test_weights_in_use_by_an_unfinished_submission_cannot_be_deleted(session, s
     session.commit()
     service.delete_upload(session, store=store, upload=upload, tmp_dir=tmp_path)
     assert service.get_upload(session, upload.id) is None and service.used_bytes(session, owner.id) == 0
+
+
+def test_abandoned_pending_uploads_and_orphan_part_files_are_removed(session, store, tmp_path):
+    owner = create_user(session, name="abandoning-owner")
+    old, _ = declare(session, store, owner, SHA_A, 10)
+    old.created_at = utcnow() - timedelta(days=8)
+    recent, _ = declare(session, store, owner, SHA_B, 10)
+    ready, _ = declare(session, store, owner, SHA_C, 10)
+    ready.created_at = old.created_at
+    service._ready(session, ready)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for name in (old.id, recent.id, "no-such-upload"):
+        (parts / f"{name}.part").write_bytes(b"12345")
+    assert service.remove_abandoned_uploads(session, store=store, tmp_dir=parts, older_than_seconds=7 * 86400) == 2
+    assert {upload.id for upload in service.list_uploads(session, owner.id)} == {recent.id, ready.id}
+    assert [path.name for path in parts.iterdir()] == [f"{recent.id}.part"]
