@@ -32,7 +32,8 @@ from submission_api.submissions.schemas import FORM_REJECTIONS, SubmissionForm
 from submission_api.submissions.service import get_submission
 from submission_api.submissions.upload import ReceivedUpload, receive_upload, rejection
 from submission_api.webhooks.addresses import internal_address
-from submission_api.weights.service import WeightsRefused, resolve_references
+from submission_api.weights.dependencies import answered_as_rejections
+from submission_api.weights.service import resolve_references
 
 
 def submission_or_404(submission_id: str, session: SessionDep) -> Submission:
@@ -147,11 +148,8 @@ def referenced_weights(request: Request, upload: ReceivedUpload, root: str, owne
         raise rejection(422, "invalid_weights", str(error)) from None
     if not declared:
         return []
-    with request.app.state.sessionmaker() as session:
-        try:
-            return resolve_references(session, owner_id=owner.id if owner else None, declared=declared)
-        except WeightsRefused as refused:
-            raise rejection(refused.status, refused.code, refused.message, headers=refused.headers or None) from None
+    with request.app.state.sessionmaker() as session, answered_as_rejections():
+        return resolve_references(session, owner_id=owner.id if owner else None, declared=declared)
 
 
 def parsed_form(upload: ReceivedUpload) -> SubmissionForm:
