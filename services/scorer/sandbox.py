@@ -37,11 +37,14 @@ from typing import Callable
 
 import cortexscore
 import scorer
+from cortexscore.weights import SANDBOX_WEIGHTS_DIR, WEIGHTS_DIR_VARIABLE
+
 from scorer.child import ERROR_FILE, IMPORTED_MARKER, RESULT_FILE
 from scorer.config import ScorerSettings
 
 JOB_ROOT = "/job"  # the job dir, as the child sees it
 ENVIRONMENT_ROOT = "/env"  # a submission's own packages (scorer/environments.py), read-only
+WEIGHTS_ROOT = SANDBOX_WEIGHTS_DIR  # a submission's uploaded weights files (issue 13), read-only
 STIMULI = "stimuli"  # read-only stimuli, under the job dir
 NOBODY = 65534
 # Only what Python needs; nothing from the scorer's environment (tokens, keys) is passed on.
@@ -358,7 +361,7 @@ class _Limits:
 
 
 def _bwrap_command(work_dir: Path, stimuli_dirs: list[Path], settings: ScorerSettings, seccomp_fd: int, status_fd: int,
-                   child: list[str], environment: Path | None) -> list[str]:
+                   child: list[str], environment: Path | None, weights_dir: Path | None = None) -> list[str]:
     command = [bwrap_binary(), "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
                "--new-session", "--cap-drop", "ALL", "--uid", str(NOBODY), "--gid", str(NOBODY),
                "--hostname", "sandbox", "--seccomp", str(seccomp_fd), "--json-status-fd", str(status_fd)]
@@ -382,7 +385,8 @@ def _bwrap_command(work_dir: Path, stimuli_dirs: list[Path], settings: ScorerSet
     command += ["--symlink", "/proc/self/fd", "/dev/fd",
                 "--size", str(settings.shm_bytes), "--tmpfs", "/dev/shm",
                 "--bind", str(work_dir), JOB_ROOT,
-                *(["--ro-bind", str(environment), ENVIRONMENT_ROOT] if environment else [])]
+                *(["--ro-bind", str(environment), ENVIRONMENT_ROOT] if environment else []),
+                *(["--ro-bind", str(weights_dir), WEIGHTS_ROOT] if weights_dir else [])]
     for index, stimuli_dir in enumerate(stimuli_dirs):
         command += ["--ro-bind", str(stimuli_dir), stimuli_mount(index)]
     command += [
@@ -539,13 +543,34 @@ def prepare_job_dir(settings: ScorerSettings, job_name: str) -> Path:
     return work_dir
 
 
+def stage_weights(work_dir: Path, weights: dict[str, Path]) -> Path | None:
+    """A folder beside the job dir holding each verified weights file under its declared name, for the sandbox to
+    see read-only at /weights; None when there are none. Hard links where the cache shares the filesystem (no
+    copy of a large file per job), copies elsewhere; either way readable by the sandbox's user, writable by none."""
+    if not weights:
+        return None
+    folder = work_dir.with_name(f"{work_dir.name}-weights")
+    folder.mkdir(mode=0o755)
+    for name, source in weights.items():
+        target = folder / name
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+        os.chmod(target, 0o444)
+    os.chmod(folder, 0o755)  # past the umask: the sandbox runs as another uid where the scorer is root
+    return folder
+
+
 def run_child(request: dict, work_dir: Path, stimuli_dirs: list[Path], settings: ScorerSettings, *,
-              on_tick: Callable[[str], None], environment: Path | None = None) -> SandboxResult:
+              on_tick: Callable[[str], None], environment: Path | None = None,
+              weights_dir: Path | None = None) -> SandboxResult:
     """Run the child on ``request`` in the sandbox; ``on_tick`` gets new log text about once a second.
 
     ``work_dir`` comes from :func:`prepare_job_dir`; the child sees it as ``/job`` and the ``index``-th
     of ``stimuli_dirs`` as :func:`stimuli_mount` says; ``environment``, a submission's own site folder, as
-    ``/env``, read-only. ``on_tick`` may raise to abort the job.
+    ``/env``, read-only; ``weights_dir`` (from :func:`stage_weights`) as ``/weights``, read-only, named to the
+    model by $CORTEXSCORE_WEIGHTS_DIR. ``on_tick`` may raise to abort the job.
     """
     for index in range(len(stimuli_dirs)):
         (work_dir / STIMULI / str(index)).mkdir(exist_ok=True)  # the mount points, made by the parent
@@ -555,7 +580,7 @@ def run_child(request: dict, work_dir: Path, stimuli_dirs: list[Path], settings:
     package_roots = sorted({str(Path(module.__file__).parent.parent) for module in (cortexscore, scorer)})
     env.update(PATH="/usr/bin:/bin", HOME=f"{JOB_ROOT}/tmp", TMPDIR=f"{JOB_ROOT}/tmp", PYTHONUNBUFFERED="1",
                PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=":".join(package_roots),
-               OMP_NUM_THREADS=str(os.cpu_count() or 1))
+               OMP_NUM_THREADS=str(os.cpu_count() or 1), **{WEIGHTS_DIR_VARIABLE: WEIGHTS_ROOT})
     child = [sys.executable, "-m", "scorer.child", f"{JOB_ROOT}/request.json"]
     # bwrap reads the filter from one pipe and reports, on another, once the child has started.
     seccomp_read, seccomp_write = os.pipe()
@@ -563,7 +588,8 @@ def run_child(request: dict, work_dir: Path, stimuli_dirs: list[Path], settings:
     try:
         with os.fdopen(seccomp_write, "wb") as sink:
             sink.write(seccomp_program())
-        command = _bwrap_command(work_dir, stimuli_dirs, settings, seccomp_read, status_write, child, environment)
+        command = _bwrap_command(work_dir, stimuli_dirs, settings, seccomp_read, status_write, child, environment,
+                                 weights_dir)
         process = subprocess.Popen(command, cwd="/", env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, preexec_fn=limits.preexec,
                                    pass_fds=(seccomp_read, status_write), start_new_session=True)

@@ -32,16 +32,18 @@ from cortexscore.submission_layout import declared_requirements, plan_requiremen
 
 from scorer.config import ScorerSettings, get_settings
 from scorer.environments import Environment, EnvironmentBuilder
-from scorer.fetch import fetch
+from scorer.fetch import fetch, fetch_weights
 from scorer.child import activations_file
-from scorer.sandbox import (ENVIRONMENT_ROOT, JOB_ROOT, SubmissionFailure, check_sandbox, copy_child_file,
-                            prepare_job_dir, remove_leftovers, run_child, stimuli_mount)
+from scorer.sandbox import (ENVIRONMENT_ROOT, JOB_ROOT, WEIGHTS_ROOT, SubmissionFailure, check_sandbox,
+                            copy_child_file, prepare_job_dir, remove_leftovers, run_child, stage_weights,
+                            stimuli_mount)
 
 log = logging.getLogger("scorer")
 
 
 def model_fingerprint(lease: JobLease) -> str:
-    """The zip and the model's name stand for its code and weights (the parent never imports user code)."""
+    """The zip and the model's name stand for its code and weights (the parent never imports user code); uploaded
+    weights too, as the zip's weights.toml names each by its sha256."""
     return hashlib.sha256(f"{lease.zip_sha256}/{lease.model}".encode()).hexdigest()
 
 
@@ -314,7 +316,8 @@ class Worker:
         result = score_activations(spec, assembly, table, features, ceiling=ceiling, log=reporter.log,
                                    commitments=commitments, commitment=commitment,
                                    region_layer_map=region_layer_map)
-        return result.with_provenance(zip_sha256=lease.zip_sha256, bibtex=model_info["bibtex"],
+        weights = {"weights_sha256": {entry.name: entry.sha256 for entry in lease.weights}} if lease.weights else {}
+        return result.with_provenance(zip_sha256=lease.zip_sha256, bibtex=model_info["bibtex"], **weights,
                                       environment=model_info.get("environment", {}),
                                       model_visual_degrees=model_info["visual_degrees"],
                                       stimulus_set_sha256=stimulus_sha, worker=self.settings.worker_id,
@@ -432,10 +435,18 @@ class Worker:
                      reporter: JobReporter) -> tuple[dict, dict[str, np.ndarray]]:
         """Run the child over ``wanted``; adopt each set's activations into the cache; return the first set's."""
         work_dir = prepare_job_dir(self.settings, f"job{lease.job_id}-{uuid.uuid4().hex[:8]}")
+        weights_dir = None
         try:
             # The cache is never visible to the child: it gets its own copy of the zip.
             zip_path = work_dir / "submission.zip"
             shutil.copyfile(fetch(self.api, lease.zip_url, lease.zip_sha256, self.cache_dir, suffix=".zip"), zip_path)
+            # Uploaded weights (issue 13): verified against their sha256, then shown read-only, by name.
+            weights = {entry.name: fetch_weights(self.api, entry, self.cache_dir, self.signer)
+                       for entry in lease.weights}
+            for entry in lease.weights:
+                reporter.log(f"[platform] weights {entry.name}: {entry.size} bytes, sha256 {entry.sha256} "
+                             f"verified; at {WEIGHTS_ROOT}/{entry.name}")
+            weights_dir = stage_weights(work_dir, weights)
             environment = self._environment(zip_path, reporter)
             request = {"zip_path": f"{JOB_ROOT}/submission.zip", "out_dir": JOB_ROOT, "model": lease.model,
                        "batch_size": self.settings.batch_size,
@@ -449,7 +460,8 @@ class Worker:
                 reporter.check()
 
             outcome = run_child(request, work_dir, [entry["stimuli_dir"] for entry in wanted], self.settings,
-                                on_tick=tick, environment=environment.site if environment else None)
+                                on_tick=tick, environment=environment.site if environment else None,
+                                weights_dir=weights_dir)
             reporter.log(f"[platform] sandbox: {'; '.join(outcome.isolation)}")
             reporter.usage.update(cache_hit=False, peak_memory_bytes=outcome.peak_memory_bytes)
             if outcome.peak_memory_bytes is not None:
@@ -467,6 +479,8 @@ class Worker:
             return info, first
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
+            if weights_dir is not None:
+                shutil.rmtree(weights_dir, ignore_errors=True)
 
     def _environment(self, zip_path: Path, reporter: JobReporter) -> Environment | None:
         """The submission's own environment for what it declares beyond the platform; None when it needs none."""

@@ -32,7 +32,9 @@ from submission_api.submissions.ratelimit import SlidingWindow
 from submission_api.submissions.router import router as submissions_router
 from submission_api.submissions.service import remove_upload_leftovers
 from submission_api.webhooks.router import router as webhooks_router
+from submission_api.weights.router import router as weights_router
 from submission_api.webhooks.tasks import WebhookDispatcher
+from submission_api.weights.service import remove_abandoned_uploads
 
 log = logging.getLogger("submission_api")
 
@@ -72,6 +74,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     with app.state.sessionmaker() as session:
         removed = remove_upload_leftovers(session, store=app.state.store, tmp_dir=settings.var_dir / "tmp",
                                           older_than_seconds=settings.leftover_seconds)
+        removed += remove_abandoned_uploads(session, store=app.state.store, tmp_dir=settings.var_dir / "weights-tmp",
+                                            older_than_seconds=settings.weights_abandoned_seconds)
     if removed:
         log.info("removed %d leftover(s) of uploads cut short by an earlier crash", removed)
     install_security(app, settings)
@@ -80,6 +84,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(platform_router)
     app.include_router(submissions_router)
     app.include_router(webhooks_router)
+    app.include_router(weights_router)
     app.include_router(jobs_router)
     app.include_router(accounts_router)
     app.include_router(queue_router)

@@ -354,6 +354,77 @@ def cancel(submission_id: str, url: UrlOption = DEFAULT_URL, token: TokenOption 
     console.print(f"{body['id']}: {body['status']}")
 
 
+class UploadLines:
+    """One line per step of a weights upload, for logs; the upload itself in tenths.
+
+    >>> lines = []
+    >>> report = UploadLines(lines.append)
+    >>> for stage, done in [("hashing", 50), ("hashing", 100), ("resuming", 40), ("uploading", 60),
+    ...                     ("uploading", 100), ("verifying", 100)]:
+    ...     report(stage, done, 100)
+    >>> for line in lines: print(line)
+    hashing 100 bytes
+    resuming at byte 40 of 100 (the platform has the rest up to there)
+    uploading: 60 of 100 bytes (60%)
+    uploading: 100 of 100 bytes (100%)
+    verifying the sha256 on the platform
+    """
+
+    def __init__(self, say=_say):
+        self.say = say
+        self.stage = ""
+        self.tenth = -1
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        first = stage != self.stage
+        self.stage = stage
+        if stage == "hashing" and first:
+            self.say(f"hashing {total} bytes")
+        elif stage == "resuming":
+            self.say(f"resuming at byte {done} of {total} (the platform has the rest up to there)")
+        elif stage == "uploading":
+            tenth = done * 10 // total
+            if tenth != self.tenth:
+                self.tenth = tenth
+                self.say(f"uploading: {done} of {total} bytes ({done * 100 // total}%)")
+        elif stage == "verifying" and first:
+            self.say("verifying the sha256 on the platform")
+        elif stage == "reused":
+            self.say("already uploaded and verified by this account: nothing to send")
+
+
+@app.command("upload-weights")
+def upload_weights(
+    file: Annotated[Path, typer.Argument(help="The weights file (any format your model reads).")],
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    name: Annotated[Optional[str], typer.Option(help="The name the model sees it under (/weights/NAME); "
+                                                     "default: the file's own name.")] = None,
+) -> None:
+    """Upload a weights file too big for a submission zip, straight to the platform's object store.
+
+    Prints its sha256 and the weights.toml line that refers to it. Run it again after an interruption: it
+    resumes. Needs a token (`cortexscore token create`): weights count against your account's storage quota.
+    """
+    with Client(url, token) as client:
+        if sys.stdout.isatty():
+            with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=errors,
+                          transient=True) as bar:
+                task = bar.add_task("hashing", total=None)
+
+                def report(stage: str, done: int, total: int) -> None:
+                    bar.update(task, description=stage, completed=done, total=total)
+
+                upload = _call(client.upload_weights, file, name, report)
+        else:
+            upload = _call(client.upload_weights, file, name, UploadLines())
+    errors.print(f"{upload['name']}: {upload['size']} bytes, sha256 verified by the platform; refer to it in "
+                 f"weights.toml beside your submission's models/ folder:\n\n[weights]\n{upload['reference']}\n\n"
+                 f"Your model finds it at cortexscore.weights.weights_path({upload['name']!r}) "
+                 f"(/weights/{upload['name']}, read-only).", soft_wrap=True, markup=False)
+    print(upload["sha256"])
+
+
 @token_app.command("create")
 def token_create(
     url: UrlOption = DEFAULT_URL, token: TokenOption = None,

@@ -29,6 +29,9 @@ import httpx
 from cortexscore.webhooks import WebhookVerificationError, sign_webhook, verify_webhook  # noqa: F401
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+# One PUT of a streamed weights upload: small enough that a cut connection loses little, large enough to be fast.
+WEIGHTS_CHUNK_BYTES = 8 << 20
+WEIGHTS_ATTEMPTS = 8
 ENDED = ("completed", "failed", "cancelled")
 SKIPPED_PARTS = {"__pycache__", ".git", ".ipynb_checkpoints", "__MACOSX", ".DS_Store"}
 
@@ -71,6 +74,37 @@ def _says(summary: str, text: str) -> bool:
 
 class PlatformUnreachable(Exception):
     """The platform did not answer at all (wrong URL, not running, network down)."""
+
+
+def _transient(error: BaseException) -> bool:
+    """Worth another try: no answer, a cut connection, a timeout, or a server error; never a refusal."""
+    if isinstance(error, (PlatformUnreachable, httpx.TransportError)):
+        return True
+    if isinstance(error, ApiError) and isinstance(error.detail, dict) and error.detail.get("code") == "upload_busy":
+        return True  # another of our requests (one we gave up on) is still writing or verifying the upload
+    return isinstance(error, ApiError) and (error.status_code >= 500 or error.status_code == 408)
+
+
+def _retrying(attempts: int):
+    """tenacity's retry for the steps of a weights upload: backing off 0.5 s, 1 s, 2 s ... up to 20 s."""
+    from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+
+    return retry(retry=retry_if_exception(_transient), stop=stop_after_attempt(attempts),
+                 wait=wait_exponential(multiplier=0.5, max=20), reraise=True)
+
+
+def file_sha256(path: Path, progress: Callable[[str, int, int], None] | None = None) -> str:
+    """The file's sha256, read in chunks; ``progress("hashing", done, total)`` after each."""
+    import hashlib
+
+    digest, done, total = hashlib.sha256(), 0, Path(path).stat().st_size
+    with open(path, "rb") as handle:
+        while chunk := handle.read(WEIGHTS_CHUNK_BYTES):
+            digest.update(chunk)
+            done += len(chunk)
+            if progress:
+                progress("hashing", done, total)
+    return digest.hexdigest()
 
 
 def _submission_root(folder: Path) -> Path:
@@ -206,6 +240,107 @@ class Client:
             return None
         return next((entry for entry in queue.get("submissions", []) if entry["submission_id"] == submission_id),
                     None)
+
+    def upload_weights(self, path: str | Path, name: str | None = None,
+                       progress: Callable[[str, int, int], None] | None = None,
+                       attempts: int = WEIGHTS_ATTEMPTS, chunk_bytes: int = WEIGHTS_CHUNK_BYTES) -> dict:
+        """Upload a weights file too big for a submission zip; returns the ready upload (its ``sha256``, and the
+        ``reference`` line for the submission's weights.toml). Needs a token: weights count against its quota.
+
+        ``progress(stage, done, total)`` follows it: stages "hashing", "resuming", "uploading", "verifying", or
+        "reused" when the account already has this file, ready.
+        Running it again after an interruption resumes: a streamed upload (the filesystem store) from the last
+        byte the platform has, a presigned one (S3/MinIO) by sending the file again unless it already arrived.
+        Transient failures (no answer, 5xx) are retried ``attempts`` times with backoff.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"{path} is not a file; give the weights file to upload")
+        report = progress or (lambda stage, done, total: None)
+        size = path.stat().st_size
+        if size == 0:
+            raise ValueError(f"{path} is empty; there is nothing to upload")
+        sha256 = file_sha256(path, report)
+        retrying = _retrying(attempts)
+        upload = retrying(self._request)("POST", "/weights", json={"name": name or path.name, "sha256": sha256,
+                                                                   "size": size})
+        if upload["status"] == "ready":
+            report("reused", size, size)
+            return upload
+        if upload["method"] == "presigned":
+            return self._send_presigned(upload, path, report, retrying)
+        return retrying(self._send_streamed)(upload["id"], path, report, chunk_bytes)
+
+    def _send_streamed(self, upload_id: str, path: Path, report, chunk_bytes: int) -> dict:
+        """Send what the platform lacks of a streamed upload, from the offset it reports, chunk by chunk."""
+        state = self._request("GET", f"/weights/{upload_id}")
+        offset, size = state["received"], state["size"]
+        if offset:
+            report("resuming", offset, size)
+        if offset == size and state["status"] != "ready":  # all sent before, but never verified
+            report("verifying", size, size)
+            return self._request("POST", f"/weights/{upload_id}/complete", timeout=self._verify_timeout(size))
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            while state["status"] != "ready":
+                data = handle.read(chunk_bytes)
+                if not data:
+                    raise ValueError(f"{path} is shorter than the {size} bytes it was hashed with; did it change?")
+                last = offset + len(data) == size
+                state = self._request("PUT", f"/weights/{upload_id}", content=data, headers={
+                    "Content-Type": "application/octet-stream",
+                    "Content-Range": f"bytes {offset}-{offset + len(data) - 1}/{size}"},
+                    **({"timeout": self._verify_timeout(size)} if last else {}))
+                offset = state["received"]
+                report("uploading", offset, size)
+        report("verifying", size, size)
+        return state
+
+    def _verify_timeout(self, size: int) -> httpx.Timeout:
+        """The answer to the request that completes an upload waits for the platform to hash the whole file: allow
+        the usual timeout plus a second per 50 MB."""
+        return httpx.Timeout(self._http.timeout.connect, read=(self._http.timeout.read or 60) + size / 50e6)
+
+    def _send_presigned(self, upload: dict, path: Path, report, retrying) -> dict:
+        """PUT the file to the object store's presigned URL (never through the API), then have the API verify it."""
+        upload_id, size = upload["id"], upload["size"]
+        try:  # an earlier run's PUT may have arrived whole before it was cut off: then only completion is left
+            return self._request("POST", f"/weights/{upload_id}/complete", timeout=self._verify_timeout(size))
+        except ApiError as error:
+            if error.status_code != 409 and not (isinstance(error.detail, dict)
+                                                 and error.detail.get("code") == "size_mismatch"):
+                raise
+
+        def put() -> None:
+            # A fresh URL for each try: one may have expired during a long transfer.
+            target = self._request("GET", f"/weights/{upload_id}")["upload_url"]
+
+            def body():
+                done = 0
+                with open(path, "rb") as handle:
+                    while chunk := handle.read(WEIGHTS_CHUNK_BYTES):
+                        yield chunk
+                        done += len(chunk)
+                        report("uploading", done, size)
+
+            # Not through self._http: the object store checks the URL's signature, and must not get our token.
+            try:
+                with httpx.Client(timeout=self._http.timeout) as direct:
+                    response = direct.put(target, content=body(), headers={"Content-Length": str(size)})
+            except httpx.TransportError as error:
+                raise PlatformUnreachable(f"the object store at {target.split('?')[0]} did not take the upload "
+                                          f"({type(error).__name__}: {error})") from error
+            if response.status_code >= 400:
+                raise ApiError(response.status_code, f"the object store refused the upload: "
+                                                     f"{response.text[:500]}")
+
+        retrying(put)()
+        report("verifying", size, size)
+        return retrying(self._request)("POST", f"/weights/{upload_id}/complete", timeout=self._verify_timeout(size))
+
+    def weights(self) -> dict:
+        """Your weight uploads, and how much of your quota they use."""
+        return self._request("GET", "/weights")
 
     def leaderboard(self) -> dict:
         return self._request("GET", "/leaderboard")

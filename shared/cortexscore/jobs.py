@@ -31,6 +31,15 @@ class SiblingJob(BaseModel):
     benchmark_version: int
 
 
+class WeightsFile(BaseModel):
+    """An uploaded weights file the submission refers to (issue 13): fetched, checked, shown read-only to the model."""
+
+    name: str
+    sha256: str
+    size: int
+    url: str
+
+
 class JobLease(BaseModel):
     """What a scorer needs to run one job, and the lease that lets it report back."""
 
@@ -47,6 +56,8 @@ class JobLease(BaseModel):
     zip_url: str
     # The other unfinished jobs of this (submission, model), so one import serves them all.
     siblings: list[SiblingJob] = Field(default_factory=list)
+    # The weights files its weights.toml names, each fetched like the zip (issue 13).
+    weights: list[WeightsFile] = Field(default_factory=list)
 
 
 # Where a bounded log was cut, and how much.

@@ -6,6 +6,7 @@ upload completed. Readers stream; nothing here loads an object into memory.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -16,6 +17,7 @@ from typing import Iterator, Protocol
 
 CHUNK_BYTES = 1 << 20
 UPLOAD_PART_BYTES = 8 << 20
+MAX_SINGLE_COPY_BYTES = 5 << 30
 
 
 class StorageError(RuntimeError):
@@ -38,6 +40,8 @@ class ObjectInfo:
 
 class ObjectStore(Protocol):
     def put_file(self, key: str, path: Path) -> ObjectInfo: ...
+    def move_file(self, key: str, path: Path) -> ObjectInfo: ...
+    def copy(self, source_key: str, key: str) -> ObjectInfo: ...
     def get_file(self, key: str, path: Path) -> ObjectInfo: ...
     def iter_chunks(self, key: str) -> Iterator[bytes]: ...
     def stat(self, key: str) -> ObjectInfo: ...
@@ -95,6 +99,22 @@ class FilesystemStore:
             raise
         return ObjectInfo(key, target.stat().st_size)
 
+    def move_file(self, key: str, path: Path) -> ObjectInfo:
+        """Store ``path`` under ``key`` and remove it: a rename where both lie on one filesystem, else a copy."""
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(path, target)
+        except OSError as error:
+            if error.errno != errno.EXDEV:
+                raise
+            self.put_file(key, path)
+            Path(path).unlink()
+        return ObjectInfo(key, target.stat().st_size)
+
+    def copy(self, source_key: str, key: str) -> ObjectInfo:
+        return self.put_file(key, self._path(source_key))
+
     def get_file(self, key: str, path: Path) -> ObjectInfo:
         source = self._path(key)
         if not source.is_file():
@@ -147,6 +167,8 @@ class S3Store:
 
         self.bucket = bucket
         self.endpoint = endpoint
+        # Kept to sign presigned URLs for the public endpoint (presigned_put_url).
+        self._access_key, self._secret_key, self._region = access_key, secret_key, region
         # Short timeouts and few retries: a dead server must surface as a
         # retryable StorageError quickly, not hang a request or a job.
         http = PoolManager(timeout=Timeout(connect=3, read=30), retries=Retry(total=2, backoff_factor=0.2),
@@ -191,6 +213,43 @@ class S3Store:
         self._call(self.client.fput_object, self.bucket, _check_key(key), str(path), part_size=UPLOAD_PART_BYTES,
                    num_parallel_uploads=1)
         return self.stat(key)
+
+    def move_file(self, key: str, path: Path) -> ObjectInfo:
+        info = self.put_file(key, path)
+        Path(path).unlink()
+        return info
+
+    def copy(self, source_key: str, key: str) -> ObjectInfo:
+        """A server-side copy: the bytes never pass through this process."""
+        from minio.commonconfig import ComposeSource, CopySource
+
+        size = self.stat(source_key).size
+        if size > MAX_SINGLE_COPY_BYTES:  # one CopyObject stops at 5 GiB; compose copies in parts
+            self._call(self.client.compose_object, self.bucket, _check_key(key),
+                       [ComposeSource(self.bucket, _check_key(source_key))])
+        else:
+            self._call(self.client.copy_object, self.bucket, _check_key(key),
+                       CopySource(self.bucket, _check_key(source_key)))
+        return self.stat(key)
+
+    def presigned_put_url(self, key: str, expires_seconds: int, public_url: str = "") -> str:
+        """A URL that lets whoever holds it PUT one object at ``key``, without credentials, until it expires.
+
+        ``public_url`` (``https://objects.example.org``) is where clients reach the store when that is not the
+        endpoint this process uses (``minio:9000`` inside a cluster): the signature covers the host, so the URL
+        is signed for that one. Signing is local; nothing is sent.
+        """
+        from datetime import timedelta
+
+        from minio import Minio
+
+        client = self.client
+        if public_url:
+            scheme, _, host = public_url.rstrip("/").partition("://")
+            client = Minio(host, access_key=self._access_key, secret_key=self._secret_key,
+                           secure=scheme == "https", region=self._region)
+        return self._call(client.presigned_put_object, self.bucket, _check_key(key),
+                          expires=timedelta(seconds=expires_seconds))
 
     def get_file(self, key: str, path: Path) -> ObjectInfo:
         self._call(self.client.fget_object, self.bucket, _check_key(key), str(path))

@@ -1,4 +1,5 @@
 """The `cortexscore` command against a running platform, run as a user runs it: a separate process."""
+import hashlib
 import json
 import os
 import re
@@ -10,7 +11,7 @@ import pytest
 
 from cortexscore.client import Client
 from tests.conftest import EXAMPLES, free_port
-from tests.submission_api.platforms import FIXTURE_BENCHMARKS, scored_platform  # noqa: F401 (fixture)
+from tests.submission_api.platforms import FIXTURE_BENCHMARKS, scored_platform, weights_platform  # noqa: F401
 from tests.zips import tutorial_files, write_zip
 
 CLI = Path(sys.executable).with_name("cortexscore")
@@ -285,3 +286,58 @@ def test_the_ci_example_fails_the_build_below_the_threshold(tmp_path):
     assert check("--min", "0.1", "--node", "V1").returncode == 1
     failed = check("--min", "0", document={**scores, "status": "failed"})
     assert failed.returncode == 1 and "not completed" in failed.stderr
+
+
+# Issue 13: `cortexscore upload-weights`, on the embedded default's streamed, resumable uploads.
+
+
+def test_upload_weights_prints_the_sha256_and_the_weights_toml_line(weights_platform, tmp_path):
+    path = tmp_path / "resnet.pt"
+    path.write_bytes(os.urandom(200_000))
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    result = cortexscore("upload-weights", path, "--url", weights_platform.url, "--token", weights_platform.user_token)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == sha256
+    # Piped: one plain line per step, no progress bar.
+    assert "━" not in result.stderr and "\r" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[:3] == ["hashing 200000 bytes", "uploading: 200000 of 200000 bytes (100%)",
+                         "verifying the sha256 on the platform"], result.stderr
+    assert f'[weights]\n"resnet.pt" = "{sha256}"' in result.stderr
+    assert "weights_path('resnet.pt')" in result.stderr
+    again = cortexscore("upload-weights", path, "--url", weights_platform.url, "--token", weights_platform.user_token)
+    assert again.returncode == 0 and again.stdout.strip() == sha256
+    assert "already uploaded and verified by this account: nothing to send" in again.stderr
+    with Client(weights_platform.url, weights_platform.user_token) as client:
+        [upload] = [row for row in client.weights()["uploads"] if row["sha256"] == sha256]
+        assert upload["status"] == "ready"
+        client._request("DELETE", f"/weights/{upload['id']}")
+
+
+def test_upload_weights_resumes_an_interrupted_upload(weights_platform, tmp_path):
+    path = tmp_path / "big.bin"
+    path.write_bytes(os.urandom(300_000))
+    data, sha256 = path.read_bytes(), hashlib.sha256(path.read_bytes()).hexdigest()
+    token = weights_platform.user_token
+    # An earlier run that got 120 000 bytes through before it was cut off.
+    with weights_platform.client() as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        upload = client.post("/weights", headers=headers,
+                             json={"name": "big.bin", "sha256": sha256, "size": len(data)}).json()
+        client.put(f"/weights/{upload['id']}", content=data[:120_000],
+                   headers={**headers, "Content-Range": f"bytes 0-119999/{len(data)}"}).raise_for_status()
+    result = cortexscore("upload-weights", path, "--url", weights_platform.url, "--token", token)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "resuming at byte 120000 of 300000" in result.stderr
+    assert result.stdout.strip() == sha256
+    with Client(weights_platform.url, token) as client:
+        assert client._request("GET", f"/weights/{upload['id']}")["status"] == "ready"
+        client._request("DELETE", f"/weights/{upload['id']}")
+
+
+def test_upload_weights_without_a_token_exits_3_saying_how_to_get_one(weights_platform, tmp_path):
+    path = tmp_path / "w.bin"
+    path.write_bytes(b"weights")
+    result = cortexscore("upload-weights", path, "--url", weights_platform.url)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "weight uploads need an account" in result.stderr and "cortexscore token create --user NAME" in result.stderr

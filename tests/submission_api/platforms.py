@@ -82,3 +82,58 @@ def accounts_platform(request, tmp_path_factory) -> Platform:
     """As deployed: closed sign-up, no anonymous uploads, public webhook hosts only; a daily quota of 5, and no
     scorer, so jobs stay queued."""
     return _shared("accounts", request, tmp_path_factory, _start_accounts)
+
+
+# Issue 13: a submission zip may hold at most WEIGHTS_ZIP_LIMIT bytes here, so any real weights must be uploaded
+# on their own; each account may keep WEIGHTS_QUOTA bytes of them.
+WEIGHTS_ZIP_LIMIT = 64 << 10
+WEIGHTS_QUOTA = 2 << 20
+
+
+def _sign_up_weights_users(platform: Platform) -> Platform:
+    with Client(platform.url, ADMIN_TOKEN) as admin:
+        platform.user_token = admin.sign_up("weights-owner")["token"]
+        platform.other_token = admin.sign_up("someone-else")["token"]
+    return platform
+
+
+def _start_weights(var) -> Platform:
+    platform = start_platform(var, scorers=1, API_ADMIN_TOKEN=ADMIN_TOKEN, API_MAX_UPLOAD_BYTES=str(WEIGHTS_ZIP_LIMIT),
+                              API_WEIGHTS_QUOTA_BYTES=str(WEIGHTS_QUOTA))
+    return _sign_up_weights_users(platform)
+
+
+@pytest.fixture(scope="session")
+def weights_platform(request, tmp_path_factory) -> Platform:
+    """The embedded default (filesystem object store: streamed, resumable weight uploads), one scorer, a zip
+    limit of 64 KiB and a weights quota of 2 MiB per account; ``user_token`` and ``other_token`` are two accounts."""
+    return _shared("weights", request, tmp_path_factory, _start_weights)
+
+
+def _start_weights_s3(var) -> Platform:
+    from tests.benchmark_store.test_object_stores import ACCESS_KEY, SECRET_KEY, RcloneS3
+
+    s3 = RcloneS3(var / "s3").start()
+    try:
+        platform = start_platform(var / "platform", scorers=1, API_ADMIN_TOKEN=ADMIN_TOKEN,
+                                  API_MAX_UPLOAD_BYTES=str(WEIGHTS_ZIP_LIMIT), API_WEIGHTS_QUOTA_BYTES=str(WEIGHTS_QUOTA),
+                                  API_OBJECT_STORE=s3.url, API_S3_ACCESS_KEY=ACCESS_KEY, API_S3_SECRET_KEY=SECRET_KEY,
+                                  # Clients reach the store by another name than the API does, as in a cluster.
+                                  API_S3_PUBLIC_URL=f"http://localhost:{s3.port}")
+    except BaseException:
+        s3.stop()
+        raise
+    stop = platform.stop
+
+    def stop_both() -> None:
+        stop()
+        s3.stop()
+
+    platform.stop, platform.s3 = stop_both, s3
+    return _sign_up_weights_users(platform)
+
+
+@pytest.fixture(scope="session")
+def weights_s3_platform(request, tmp_path_factory) -> Platform:
+    """As weights_platform, on an S3 object store (`rclone serve s3`, as ``platform.s3``): presigned weight uploads."""
+    return _shared("weights-s3", request, tmp_path_factory, _start_weights_s3)

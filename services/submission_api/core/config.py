@@ -45,6 +45,16 @@ class ApiSettings(BaseSettings):
     anonymous_upload_window_seconds: float = 60.0
     # An upload whose body sends nothing for this long is answered 408 and dropped.
     upload_idle_timeout_seconds: float = 30.0
+    # Issue 13: weights files uploaded on their own, straight to the object store. Each account may keep this many
+    # bytes of them (pending uploads count, so a quota cannot be dodged by never finishing one).
+    weights_quota_bytes: int = 20 << 30
+    # How long a presigned PUT URL (S3/MinIO object stores) stays valid; declaring the upload again renews it.
+    weights_presign_seconds: int = 3600
+    # Pending weight uploads not finished in this long are removed at start-up, freeing their owners' quota.
+    weights_abandoned_seconds: float = 7 * 24 * 3600
+    # Where clients reach the S3 object store (https://objects.example.org), when not at the address in
+    # object_store (s3://minio:9000/... inside a cluster): presigned URLs are signed for this host.
+    s3_public_url: str = ""
     # The most score entries one GET /submissions/{id}/scores page holds.
     scores_page_max: int = 5000
     lease_seconds: float = 60.0

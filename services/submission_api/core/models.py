@@ -49,6 +49,8 @@ class Submission(Base):
     webhook_next_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Issue 14: each model's card from the upload's metadata.yaml, keyed by model name.
     model_cards: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # Issue 13: the weights files its weights.toml names, as checked at submit time: [{name, sha256, size, key}].
+    weights: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
     jobs: Mapped[list[Job]] = relationship(back_populates="submission", order_by="Job.id")
     webhook_deliveries: Mapped[list[WebhookDelivery]] = relationship(order_by="WebhookDelivery.id")
@@ -193,3 +195,28 @@ class ScoreHistory(Base):
     ceiling: Mapped[float | None] = mapped_column(Float, nullable=True)
     ceiled: Mapped[float | None] = mapped_column(Float, nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WeightUpload(Base):
+    """Issue 13: a weights file uploaded on its own, straight to the object store, and named by its sha256.
+
+    ``pending`` until its bytes are all there and hash to the declared sha256; only then ``ready`` and usable by a
+    submission. One row per (owner, sha256): declaring the same file again resumes or reuses it.
+    """
+
+    __tablename__ = "weight_uploads"
+    __table_args__ = (UniqueConstraint("owner_id", "sha256", name="uq_weight_upload_owner_sha256"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    # "presigned" (the client PUTs to S3 itself) or "streamed" (through the API, in resumable chunks).
+    method: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # Bytes of a streamed upload received so far; where a client resumes.
+    received: Mapped[int] = mapped_column(BigInteger, default=0)
+    object_key: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

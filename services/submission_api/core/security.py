@@ -17,8 +17,10 @@ DOCS_PATHS = ("/docs", "/redoc")
 
 
 def install_security(app: FastAPI, settings: ApiSettings) -> None:
-    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PATCH", "DELETE"],
-                       allow_headers=["Authorization", "Content-Type", "X-Owner-Secret"])
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+                       # Content-Range: a streamed weights upload's chunks (issue 13).
+                       allow_headers=["Authorization", "Content-Type", "X-Owner-Secret", "Content-Range"],
+                       expose_headers=["Upload-Offset"])
 
     app.add_middleware(SecurityHeadersMiddleware)
 

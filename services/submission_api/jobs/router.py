@@ -1,4 +1,4 @@
-"""Scorer routes: claim a job with a lease, heartbeat, complete or fail it, and fetch its zip."""
+"""Scorer routes: claim a job with a lease, heartbeat, complete or fail it, and fetch its zip and weights."""
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -19,8 +19,11 @@ router = APIRouter(prefix="/internal", tags=["scorers"], dependencies=[WorkerDep
 def claim_job(body: ClaimRequest, request: Request, session: SessionDep, settings: SettingsDep):
     zip_url = str(request.url_for("download_zip", submission_id="SUBMISSION")).replace("SUBMISSION",
                                                                                        "{submission_id}")
+    weights_url = str(request.url_for("download_weights", submission_id="SUBMISSION", name="NAME")).replace(
+        "SUBMISSION", "{submission_id}").replace("NAME", "{name}")
     lease = queue.claim(session, worker_id=body.worker_id, lease_seconds=settings.lease_seconds,
-                        max_attempts=settings.max_attempts, zip_url=zip_url, prefer=body.prefer)
+                        max_attempts=settings.max_attempts, zip_url=zip_url, weights_url=weights_url,
+                        prefer=body.prefer)
     return lease if lease is not None else Response(status_code=204)
 
 
@@ -53,3 +56,14 @@ def download_zip(submission: SubmissionDep, store: StoreDep) -> StreamingRespons
     info = store.stat(submission.zip_key)
     return StreamingResponse(store.iter_chunks(submission.zip_key), media_type="application/zip",
                              headers={"Content-Length": str(info.size), "X-Sha256": submission.zip_sha256})
+
+
+@router.get("/submissions/{submission_id}/weights/{name}", name="download_weights")
+def download_weights(submission: SubmissionDep, name: str, store: StoreDep) -> StreamingResponse:
+    """A weights file the submission's weights.toml names (issue 13), streamed from the object store."""
+    entry = next((entry for entry in submission.weights or [] if entry["name"] == name), None)
+    if entry is None:
+        raise HTTPException(404, f"submission {submission.id!r} refers to no weights file {name!r}")
+    info = store.stat(entry["key"])
+    return StreamingResponse(store.iter_chunks(entry["key"]), media_type="application/octet-stream",
+                             headers={"Content-Length": str(info.size), "X-Sha256": entry["sha256"]})

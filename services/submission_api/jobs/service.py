@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cortexscore.jobs import (CUT_MARKER, CompleteRequest, FailRequest, HeldModel, JobLease, LeaseRequest, SiblingJob,
-                             cut_log)
+                             WeightsFile, cut_log)
 
 from submission_api.core.models import Job, ScoreRow, utcnow
 from submission_api.queue.usage import record_usage
@@ -60,7 +60,7 @@ def sweep_expired(session: Session, *, max_attempts: int, now: datetime | None =
 
 
 def claim(session: Session, *, worker_id: str, lease_seconds: float, max_attempts: int,
-          zip_url: str, prefer: HeldModel | None = None) -> JobLease | None:
+          zip_url: str, weights_url: str = "", prefer: HeldModel | None = None) -> JobLease | None:
     """Lease the next job; a job of ``prefer``, the model whose session the scorer holds, comes first."""
     now = utcnow()
     sweep_expired(session, max_attempts=max_attempts, now=now)
@@ -99,6 +99,9 @@ def claim(session: Session, *, worker_id: str, lease_seconds: float, max_attempt
             benchmark_version=job.benchmark_version, layout=job.submission.layout,
             zip_sha256=job.submission.zip_sha256, zip_url=zip_url.format(submission_id=job.submission_id),
             siblings=[SiblingJob(benchmark=name, benchmark_version=version) for name, version in siblings],
+            weights=[WeightsFile(name=entry["name"], sha256=entry["sha256"], size=entry["size"],
+                                 url=weights_url.format(submission_id=job.submission_id, name=entry["name"]))
+                     for entry in job.submission.weights or []],
         )
     return None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.submission_layout import LayoutReport, check_submission_zip
+from cortexscore.weights import InvalidWeightsDeclaration, declared_weights
 
 from submission_api.accounts.dependencies import OptionalUser
 from submission_api.accounts.service import hash_token
@@ -31,6 +32,8 @@ from submission_api.submissions.schemas import FORM_REJECTIONS, SubmissionForm
 from submission_api.submissions.service import get_submission
 from submission_api.submissions.upload import ReceivedUpload, receive_upload, rejection
 from submission_api.webhooks.addresses import internal_address
+from submission_api.weights.dependencies import answered_as_rejections
+from submission_api.weights.service import resolve_references
 
 
 def submission_or_404(submission_id: str, session: SessionDep) -> Submission:
@@ -96,6 +99,8 @@ class ValidatedUpload:
     owner: User | None
     callback_url: str | None
     model_cards: dict | None = None
+    # Issue 13: the uploaded weights its weights.toml refers to, each checked ready and the submitter's own.
+    weights: list[dict] = field(default_factory=list)
 
 
 def allowed_uploader(request: Request, user: OptionalUser, session: SessionDep, settings: SettingsDep) -> User | None:
@@ -133,6 +138,18 @@ def check_jobs_quota(request: Request, owner: User | None, new_jobs: int, settin
                         concurrent_jobs=limit, new_jobs=new_jobs)
         except QuotaExceeded as error:
             raise HTTPException(429, error.message, headers={"Retry-After": str(error.retry_after)}) from None
+
+
+def referenced_weights(request: Request, upload: ReceivedUpload, root: str, owner: User | None) -> list[dict]:
+    """The weights the zip's weights.toml names, each a ready upload of the submitter's, or a named refusal."""
+    try:
+        declared = declared_weights(upload.path, root)
+    except InvalidWeightsDeclaration as error:
+        raise rejection(422, "invalid_weights", str(error)) from None
+    if not declared:
+        return []
+    with request.app.state.sessionmaker() as session, answered_as_rejections():
+        return resolve_references(session, owner_id=owner.id if owner else None, declared=declared)
 
 
 def parsed_form(upload: ReceivedUpload) -> SubmissionForm:
@@ -173,6 +190,7 @@ async def validated_upload(request: Request, settings: SettingsDep, catalogue: C
             cards = await run_in_threadpool(read_model_cards, upload.path, report.root, report.models)
         except InvalidMetadata as error:
             raise rejection(422, "invalid_metadata", str(error)) from None
+        weights = await run_in_threadpool(referenced_weights, request, upload, report.root, owner)
         try:
             benchmarks, unknown = await run_in_threadpool(catalogue.resolve, form.benchmarks)
         except CatalogueUnavailable as error:
@@ -184,7 +202,7 @@ async def validated_upload(request: Request, settings: SettingsDep, catalogue: C
         if not benchmarks:
             raise rejection(422, "no_benchmarks", "no benchmark is available to score on")
         await run_in_threadpool(check_jobs_quota, request, owner, len(report.models) * len(benchmarks), settings)
-        yield ValidatedUpload(upload, report, benchmarks, form.public, owner, form.callback_url, cards)
+        yield ValidatedUpload(upload, report, benchmarks, form.public, owner, form.callback_url, cards, weights)
     finally:
         upload.discard()
 

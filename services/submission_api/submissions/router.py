@@ -33,7 +33,8 @@ def submit(validated: ValidUpload, session: SessionDep, store: StoreDep) -> Subm
         submission = service.create_submission(
             session, store=store, upload=validated.upload, report=validated.report, benchmarks=validated.benchmarks,
             public=validated.public, owner_id=owner.id if owner else None, callback_url=validated.callback_url,
-            webhook_secret=owner.webhook_secret if owner else new_webhook_secret(), owner_secret=secret)
+            webhook_secret=owner.webhook_secret if owner else new_webhook_secret(), owner_secret=secret,
+            weights=validated.weights)
     except OSError as error:
         if error.errno in DISK_FULL:
             raise disk_full(error) from None

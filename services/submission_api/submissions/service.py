@@ -35,6 +35,7 @@ def create_submission(
     session: Session, *, store: ObjectStore, upload: ReceivedUpload, report: LayoutReport,
     benchmarks: list[BenchmarkSpec], public: bool, owner_id: int | None,
     callback_url: str | None = None, webhook_secret: str | None = None, owner_secret: str | None = None,
+    weights: list[dict] | None = None,
 ) -> Submission:
     """Store the zip, then insert the submission and its jobs in one transaction.
 
@@ -52,7 +53,7 @@ def create_submission(
             models=report.models, benchmarks=[spec.identifier for spec in benchmarks],
             # Read by the webhook dispatcher, which only delivers once the submission has ended.
             callback_url=callback_url, webhook_secret=webhook_secret if callback_url else None,
-            webhook_state="pending" if callback_url else None,
+            webhook_state="pending" if callback_url else None, weights=weights or None,
         )
         session.add(submission)
         session.add_all(

@@ -145,7 +145,7 @@ class _FormReceiver:
         return self.upload
 
 
-async def _chunks(request: Request, idle_seconds: float):
+async def body_chunks(request: Request, idle_seconds: float):
     """The request body's chunks; a client that sends nothing for ``idle_seconds`` is cut off with a 408."""
     stream = request.stream().__aiter__()
     while True:
@@ -187,7 +187,7 @@ async def receive_upload(request: Request, tmp_dir: Path, max_bytes: int,
     try:
         try:
             parser = MultipartParser(options[b"boundary"], receiver.callbacks())
-            async for chunk in _chunks(request, idle_seconds):
+            async for chunk in body_chunks(request, idle_seconds):
                 parser.write(chunk)
             parser.finalize()
             upload = receiver.close()

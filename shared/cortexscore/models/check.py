@@ -20,6 +20,8 @@ from PIL import Image
 from cortexscore.models.errors import ModelError
 from cortexscore.models.placement import place_images
 from cortexscore.models.submission import load_submission
+from cortexscore.weights import (DECLARATION_FILE, InvalidWeightsDeclaration, local_problems, parse_declaration,
+                                 weights_dir)
 
 SUCCESS_MESSAGE = "Test successful, you are ready to submit!"
 CHECK_IMAGES = 6
@@ -166,10 +168,15 @@ def check_submission(path: str | Path, log: Callable[[str], None] = _quiet) -> l
     with tempfile.TemporaryDirectory(prefix="cortexscore-check-") as workdir:
         try:
             root = submission_root(path, Path(workdir) / "submission")
+            if (root / DECLARATION_FILE).is_file():  # weights uploaded on their own (issue 13)
+                log(f"checking {DECLARATION_FILE} against the files in {weights_dir()}")
+                found = local_problems(parse_declaration((root / DECLARATION_FILE).read_text()))
+                if found:
+                    return found
             log(f"importing the submission {root.name}")
             submission = load_submission(root)
             identifiers = submission.model_identifiers()
-        except ModelError as error:
+        except (ModelError, InvalidWeightsDeclaration) as error:
             return [str(error)]
         log(f"{len(identifiers)} model{'s' if len(identifiers) != 1 else ''}: {', '.join(identifiers)}")
         for index, identifier in enumerate(identifiers):
