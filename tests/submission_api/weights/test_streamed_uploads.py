@@ -60,7 +60,8 @@ def test_a_streamed_upload_cut_off_mid_chunk_resumes_from_the_bytes_that_arrived
         assert done.json()["status"] == "ready" and done.json()["completed_at"]
         assert done.json()["reference"] == f'"w.bin" = "{hashlib.sha256(data).hexdigest()}"'
         stored = weights_platform.var / "objects" / "weights"
-        assert [path.read_bytes() == data for path in stored.rglob("*") if path.is_file()] == [True]
+        # The platform is shared with other modules' tests, whose weights are stored beside these.
+        assert sum(path.read_bytes() == data for path in stored.rglob("*") if path.is_file()) == 1
         assert not list((weights_platform.var / "weights-tmp").glob("*.part"))
         assert client.delete(f"/weights/{upload['id']}", headers=auth(token)).status_code == 204
 
