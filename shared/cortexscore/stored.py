@@ -108,8 +108,8 @@ class StoredMatrix:
         if self.nbytes > IN_MEMORY_LIMIT_BYTES:
             raise ValueError(
                 f"this computation needs the whole layer in memory, but it is {self.shape[0]} stimuli x "
-                f"{self.shape[1]} features ({self.nbytes / 2**30:.1f} GiB as float32), over the limit of "
-                f"{IN_MEMORY_LIMIT_BYTES / 2**30:.1f} GiB; wide layers are scored from their Gram matrix (pls, "
+                f"{self.shape[1]} features ({self.nbytes / 2**20:,.0f} MiB as float32), over the limit of "
+                f"{IN_MEMORY_LIMIT_BYTES / 2**20:,.0f} MiB; wide layers are scored from their Gram matrix (pls, "
                 "ridge, ridgecv, rdm, cka), not with the primal 'linear' regression or a full PCA")
         values = self._read(self._rows, 0, self._n_columns)
         return values if dtype is None else values.astype(dtype, copy=False)
