@@ -21,6 +21,7 @@ from cortexscore.benchmarks.commitment import CommitmentData, commitment_data, c
 from cortexscore.benchmarks.scoring import procedure, score_activations
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.data import load_assembly, load_stimulus_set
+from cortexscore.metrics._assembly import use_gram_device
 from cortexscore.jobs import ClaimRequest, CompleteRequest, FailRequest, HeldModel, JobLease, LeaseRequest
 from cortexscore.models.cache import MAX_LAYERS, ActivationsCache, ActivationsKey, read_npy_header, write_entry
 from cortexscore.models.commitment import LayerCommitments
@@ -183,6 +184,12 @@ class Worker:
         self.cache_dir = settings.cache_dir
         # Fail at start-up, not on the first job, if the sandbox cannot be built here.
         self.isolation = check_sandbox(settings)
+        if settings.gram_on_gpu:
+            import torch
+
+            if torch.cuda.is_available():
+                use_gram_device("cuda:0")
+                log.info("Gram matrices on %s", torch.cuda.get_device_name(0))
         for path in remove_leftovers(settings):
             log.info("removed a leftover of a dead scorer's job: %s", path)
         # Only this process reads the key: the sandbox never sees the cache dir.
@@ -526,8 +533,9 @@ class Worker:
         try:
             for position, layer in enumerate(layers):
                 name = activations_file(index, position)
-                what = f"the model's activations of layer {layer!r} ({name})"
+                what = f"the model's activations of layer {layer!r}"
                 handle = open_child_file(work_dir, name, self.settings.max_activations_bytes, what)
+                what = f"{what} ({name})"
                 if handle is None:
                     raise SubmissionFailure(f"the model's process wrote no activations file for layer {layer!r} "
                                             f"({name})")

@@ -136,3 +136,18 @@ def test_activations_on_the_gpu_come_back_to_the_cpu_close_to_the_cpu_ones(tmp_p
     for layer in on_cpu:
         assert isinstance(on_gpu[layer], np.ndarray) and on_gpu[layer].dtype == np.float32
         np.testing.assert_allclose(on_gpu[layer], on_cpu[layer], rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gram_matrices_on_the_gpu_are_the_cpu_ones_to_1e_12(tmp_path, layer_and_target):
+    from cortexscore.metrics import _assembly
+
+    layer, target = layer_and_target
+    gram_on_cpu, on_cpu = gram_matrix(layer), load_metric("pls")(neural(on_disk(tmp_path, layer)), target)
+    _assembly.use_gram_device("cuda:0")
+    try:
+        np.testing.assert_allclose(gram_matrix(layer), gram_on_cpu, rtol=0, atol=1e-12 * np.abs(gram_on_cpu).max())
+        on_gpu = load_metric("pls")(neural(on_disk(tmp_path, layer)), target)
+    finally:
+        _assembly.use_gram_device(None)
+    assert float(on_gpu) == pytest.approx(float(on_cpu), rel=1e-9)

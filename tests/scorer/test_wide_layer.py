@@ -28,7 +28,9 @@ def peak_resident_mib(pid: int) -> int:
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_a_layer_of_two_million_features_scores_with_scorer_and_child_under_2_gb(tmp_path_factory, tmp_path):
-    platform = start_platform(tmp_path_factory.mktemp("wide"), STORE_SYNTHETIC_STIMULI=str(N_STIMULI))
+    var = tmp_path_factory.mktemp("wide")
+    platform = start_platform(var / "var", STORE_SYNTHETIC_STIMULI=str(N_STIMULI),
+                              SCORER_SANDBOX_DIR=str(var / "sandbox"))
     try:
         path = write_zip(tmp_path / "wide.zip",
                          tutorial_files(root="wide", **{"models/base_models.py": wide_model_source("wide", N_FEATURES)}))
@@ -51,7 +53,7 @@ def test_a_layer_of_two_million_features_scores_with_scorer_and_child_under_2_gb
         assert peak_resident_mib(scorer_pid) < LIMIT_MIB
         # The 5 GB entry is larger than the whole activations cache: nothing of it stays on disk.
         assert sum(entry.stat().st_size for entry in platform.var.rglob("*.npz")) < 1 << 30
-        assert [entry for entry in platform.sandbox_dir.iterdir()] == []
+        assert [path for path in (var / "sandbox").rglob("*") if path.parent != var / "sandbox"] == []
     finally:
         platform.stop()
-        shutil.rmtree(platform.var, ignore_errors=True)
+        shutil.rmtree(var, ignore_errors=True)

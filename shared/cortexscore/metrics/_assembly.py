@@ -23,6 +23,8 @@ PRESENTATION, NEUROID = "presentation", "neuroid"
 # Columns of a wide source are cast to float64 this many at a time, so a float32
 # 3200 x 100k source never needs a full float64 copy.
 GRAM_CHUNK_FEATURES = 8192
+# Where gram_matrix multiplies: None for numpy on the CPU, or a torch device (see use_gram_device).
+GRAM_DEVICE: str | None = None
 
 
 def _describe(values: np.ndarray, limit: int = 5) -> str:
@@ -291,8 +293,25 @@ def gram_matrix(values: np.ndarray) -> np.ndarray:
     gram = np.zeros((values.shape[0], values.shape[0]))
     for _, block in column_blocks(values, GRAM_CHUNK_FEATURES):
         chunk = np.asarray(block, dtype=np.float64)
-        gram += chunk @ chunk.T
+        gram += chunk @ chunk.T if GRAM_DEVICE is None else _gram_on_device(chunk)
     return gram
+
+
+def use_gram_device(device: str | None) -> None:
+    """Compute Gram products with torch on ``device`` (e.g. ``"cuda:0"``), or with numpy (None, the default).
+
+    Still float64, but a GPU sums in another order than the CPU's BLAS: scores then differ from the CPU's
+    at about 1e-13 relative, which is why the CPU stays the default (``SCORER_GRAM_ON_GPU`` turns it on).
+    """
+    global GRAM_DEVICE
+    GRAM_DEVICE = device
+
+
+def _gram_on_device(chunk: np.ndarray) -> np.ndarray:
+    import torch
+
+    on_device = torch.from_numpy(chunk).to(GRAM_DEVICE)
+    return (on_device @ on_device.T).cpu().numpy()
 
 
 def center_gram(gram: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
