@@ -529,17 +529,26 @@ class Worker:
         ``max_activations_bytes``. The copy goes a row at a time, so no layer is ever held in memory.
         """
         staged = self.activations.staging_path(key)
-        opened, stored, total = [], {}, 0
         try:
-            for position, layer in enumerate(layers):
-                name = activations_file(index, position)
-                what = f"the model's activations of layer {layer!r}"
-                handle = open_child_file(work_dir, name, self.settings.max_activations_bytes, what)
+            write_entry(staged, self._child_layers(work_dir, rows, index, layers))
+            return self.activations.adopt(key, staged, rows=rows, max_columns=self.settings.max_layer_features)
+        except ValueError as error:
+            raise SubmissionFailure(f"the model's activations could not be read back: {error}") from None
+        finally:
+            staged.unlink(missing_ok=True)
+
+    def _child_layers(self, work_dir: Path, rows: int, index: int, layers: list[str]):
+        """``(layer, StoredMatrix)`` of each of the child's layer files in turn, checked; each file is open only
+        for its turn, so a model of many layers never holds as many descriptors."""
+        total = 0
+        for position, layer in enumerate(layers):
+            name = activations_file(index, position)
+            what = f"the model's activations of layer {layer!r}"
+            handle = open_child_file(work_dir, name, self.settings.max_activations_bytes, what)
+            if handle is None:
+                raise SubmissionFailure(f"the model's process wrote no activations file for layer {layer!r} ({name})")
+            with handle:
                 what = f"{what} ({name})"
-                if handle is None:
-                    raise SubmissionFailure(f"the model's process wrote no activations file for layer {layer!r} "
-                                            f"({name})")
-                opened.append(handle)
                 shape, header_bytes = read_npy_header(handle, what, rows, self.settings.max_layer_features)
                 size = os.fstat(handle.fileno()).st_size
                 if size != header_bytes + 4 * shape[0] * shape[1]:
@@ -549,15 +558,7 @@ class Worker:
                 if total > self.settings.max_activations_bytes:
                     raise SubmissionFailure(f"the model's activations pass the limit of "
                                             f"{self.settings.max_activations_bytes} bytes at layer {layer!r}")
-                stored[layer] = StoredMatrix(handle, header_bytes, shape)
-            write_entry(staged, stored)
-            return self.activations.adopt(key, staged, rows=rows, max_columns=self.settings.max_layer_features)
-        except ValueError as error:
-            raise SubmissionFailure(f"the model's activations could not be read back: {error}") from None
-        finally:
-            for handle in opened:
-                handle.close()
-            staged.unlink(missing_ok=True)
+                yield layer, StoredMatrix(handle, header_bytes, shape)
 
 
 def main() -> None:

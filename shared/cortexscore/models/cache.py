@@ -22,7 +22,7 @@ import os
 import struct
 import uuid
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,21 +117,24 @@ class ActivationsKey:
         return hashlib.sha256("\0".join(fields).encode()).hexdigest()
 
 
-def write_entry(path: str | os.PathLike, features: Mapping[str, np.ndarray | StoredMatrix]) -> None:
+def write_entry(path: str | os.PathLike,
+                features: Mapping[str, np.ndarray] | Iterable[tuple[str, np.ndarray | StoredMatrix]]) -> None:
     """Write layer activations as one cache entry: an uncompressed ``.npz`` of float32 arrays, in layer order.
 
-    A :class:`~cortexscore.stored.StoredMatrix` is copied a row at a time, so writing it takes one row's memory.
+    ``features`` maps layer names to arrays, or gives ``(name, values)`` pairs one at a time: each
+    :class:`~cortexscore.stored.StoredMatrix` among them is copied a row at a time, so writing takes one
+    row's memory, and the pairs can come from a generator that opens each layer's file only for its turn.
     """
-    if not any(isinstance(values, StoredMatrix) for values in features.values()):
+    if isinstance(features, Mapping) and not any(isinstance(values, StoredMatrix) for values in features.values()):
         arrays = {f"layer{index}": np.ascontiguousarray(values, dtype=np.float32)
                   for index, values in enumerate(features.values())}
         with open(path, "wb") as handle:
             np.savez(handle, __layers__=np.array(list(features), dtype=str), **arrays)
         return
+    names = []
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
-        with archive.open("__layers__.npy", "w") as member:
-            np.lib.format.write_array(member, np.array(list(features), dtype=str))
-        for index, values in enumerate(features.values()):
+        for index, (name, values) in enumerate(features.items() if isinstance(features, Mapping) else features):
+            names.append(name)
             with archive.open(f"layer{index}.npy", "w", force_zip64=True) as member:
                 if not isinstance(values, StoredMatrix):
                     np.lib.format.write_array(member, np.ascontiguousarray(values, dtype=np.float32))
@@ -141,6 +144,8 @@ def write_entry(path: str | os.PathLike, features: Mapping[str, np.ndarray | Sto
                 np.lib.format.write_array_header_1_0(member, header)
                 for row in iter_rows(values):
                     member.write(row.data)
+        with archive.open("__layers__.npy", "w") as member:
+            np.lib.format.write_array(member, np.array(names, dtype=str))
 
 
 def _member_data_start(handle, member: zipfile.ZipInfo) -> int:
