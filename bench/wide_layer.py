@@ -76,16 +76,16 @@ class ChildSampler(threading.Thread):
 
     def __init__(self, scorer_pid: int):
         super().__init__(daemon=True)
-        self.scorer_pid, self.peak, self._stop = scorer_pid, 0, threading.Event()
+        self.scorer_pid, self.peak, self._done = scorer_pid, 0, threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(0.2):
+        while not self._done.wait(0.2):
             for name in os.listdir("/proc"):
                 if name.isdigit() and descends_from(int(name), self.scorer_pid):
                     self.peak = max(self.peak, peak_mib(int(name)) or 0)
 
     def stop(self) -> int:
-        self._stop.set()
+        self._done.set()
         self.join()
         return self.peak
 
