@@ -90,10 +90,11 @@ class ChildSampler(threading.Thread):
         return self.peak
 
 
-def main_tree(tmp: Path) -> Path:
-    """``main`` as committed, with the synthetic benchmark's size setting of this branch laid over it."""
-    tree = tmp / "main"
-    tree.mkdir()
+def main_tree() -> Path:
+    """``main`` as committed, with the synthetic benchmark's size setting of this branch laid over it.
+
+    Not under /tmp: the sandbox binds the platform's packages where they lie, and /tmp is its own."""
+    tree = Path(tempfile.mkdtemp(prefix=".main-", dir=ROOT / "bench"))
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", "main"], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
     for path in OVERLAY:
@@ -109,6 +110,9 @@ def run(tree: Path, features: int, stimuli: int, tmp: Path, label: str) -> dict:
     platform = start_platform(var, STORE_SYNTHETIC_STIMULI=str(stimuli),
                               PYTHONPATH=f"{tree / 'shared'}:{tree / 'services'}")
     try:
+        deadline = time.monotonic() + 120
+        while not scorer_pids(platform) and time.monotonic() < deadline:  # it starts after the API answers
+            time.sleep(0.5)
         [scorer_pid] = scorer_pids(platform)
         sampler = ChildSampler(scorer_pid)
         sampler.start()
@@ -158,10 +162,15 @@ def main() -> None:
         tmp = Path(name)
         plan = [(ROOT, args.features, "stream-wide"), (ROOT, args.main_features, "stream-narrow")]
         if not args.no_main:
-            plan.append((main_tree(tmp), args.main_features, "main-narrow"))
-        for tree, features, label in plan:
-            runs.append(run(tree, features, args.stimuli, tmp, label))
-            print(json.dumps(runs[-1]), flush=True)
+            plan.append((main_tree(), args.main_features, "main-narrow"))
+        try:
+            for tree, features, label in plan:
+                runs.append(run(tree, features, args.stimuli, tmp, label))
+                print(json.dumps(runs[-1]), flush=True)
+        finally:
+            for tree, _, _ in plan:
+                if tree != ROOT:
+                    shutil.rmtree(tree, ignore_errors=True)
     result = {"benchmark": f"synthetic IT, {args.stimuli} stimuli", "model": "one layer: a conv's 320 outputs tiled",
               "load_average": [round(value, 2) for value in os.getloadavg()], "runs": runs,
               "target_peak_mib": 2048}
