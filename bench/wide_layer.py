@@ -13,11 +13,12 @@ of ``--stimuli`` stimuli (``STORE_SYNTHETIC_STIMULI``) on a real platform with o
 
 ``main`` runs from ``git archive main`` with only the synthetic benchmark's size setting laid over it
 (``shared/cortexscore/benchmarks/synthetic.py`` and ``services/benchmark_store``), so the model, data and
-scoring code are main's. It runs at ``--main-features`` (200k by default): at 2M features main holds the
-5 GB layer whole in the child and more than twice that in the scorer, which this shared 23 GB machine
-cannot give; this branch runs at both widths, so the two sides meet at 200k.
+scoring code are main's. It runs at ``--main-features`` (200k and 1M by default): at 2M features main holds
+the 5 GB layer whole in the child and about twice that in the scorer, more than this shared 23 GB machine
+can give; this branch runs at those widths too, so the two sides meet there.
 
-    .venv/bin/python bench/wide_layer.py [--features 2000000] [--main-features 200000] [--stimuli 640] [--no-main]
+    .venv/bin/python bench/wide_layer.py [--features 2000000] [--main-features 200000 1000000] [--stimuli 640]
+                                         [--no-main]
 
 Writes bench/results/wide_layer.json.
 """
@@ -152,7 +153,7 @@ def run(tree: Path, features: int, stimuli: int, tmp: Path, label: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--features", type=int, default=2_000_000)
-    parser.add_argument("--main-features", type=int, default=200_000)
+    parser.add_argument("--main-features", type=int, nargs="+", default=[200_000, 1_000_000])
     parser.add_argument("--stimuli", type=int, default=640)
     parser.add_argument("--no-main", action="store_true", help="only this branch")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -160,17 +161,18 @@ def main() -> None:
     runs = []
     with tempfile.TemporaryDirectory(prefix="wide-layer-") as name:
         tmp = Path(name)
-        plan = [(ROOT, args.features, "stream-wide"), (ROOT, args.main_features, "stream-narrow")]
+        plan = [(ROOT, args.features, "stream-wide")] + [(ROOT, features, f"stream-{features}")
+                                                          for features in args.main_features]
         if not args.no_main:
-            plan.append((main_tree(), args.main_features, "main-narrow"))
+            tree = main_tree()
+            plan += [(tree, features, f"main-{features}") for features in args.main_features]
         try:
             for tree, features, label in plan:
                 runs.append(run(tree, features, args.stimuli, tmp, label))
                 print(json.dumps(runs[-1]), flush=True)
         finally:
-            for tree, _, _ in plan:
-                if tree != ROOT:
-                    shutil.rmtree(tree, ignore_errors=True)
+            for tree in {tree for tree, _, _ in plan} - {ROOT}:
+                shutil.rmtree(tree, ignore_errors=True)
     result = {"benchmark": f"synthetic IT, {args.stimuli} stimuli", "model": "one layer: a conv's 320 outputs tiled",
               "load_average": [round(value, 2) for value in os.getloadavg()], "runs": runs,
               "target_peak_mib": 2048}
