@@ -80,9 +80,17 @@ def _suite(r: dict) -> list[tuple[str, str, str]]:
              f"{steps['jobs_from_session_cache']} jobs from its session")]
 
 
+def _wide_layer(r: dict) -> list[tuple[str, str, str]]:
+    return [(f"one layer of {run['features']:,} features ({run['layer_gib']} GiB) on {run['stimuli']} stimuli, "
+             f"code of {run['code']}", f"scorer {run['scorer_peak_mib']} MiB, model {run['child_peak_mib']} MiB",
+             f"peak RSS (target < {r['target_peak_mib']} MiB each); upload to {run['status']} in "
+             f"{run['wall_seconds']:.0f} s") for run in r["runs"]]
+
+
 FORMATTERS = {"leaderboard": _leaderboard, "api_latency": _api_latency, "sandbox_startup": _sandbox_startup,
               "suite": _suite, "upload": _upload, "queue_throughput": _queue,
-              "activations": _activations, "pls_batched": _pls_batched}
+              "activations": _activations, "pls_batched": _pls_batched,
+              "wide_layer": _wide_layer}
 
 
 def table() -> str:

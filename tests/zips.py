@@ -47,6 +47,25 @@ def write_zip(path: Path, files: dict[str, str | bytes | None]) -> Path:
     return path
 
 
+# The module functions of a submission's base_models.py with one model, ``model``, and one layer.
+MODEL_FUNCTIONS = '''
+
+def get_model_list():
+    return ["{name}"]
+
+
+def get_model(name):
+    return model
+
+
+def get_layers(name):
+    return ["{layer}"]
+
+
+def get_bibtex(name):
+    return ""
+'''
+
 TINY_MODEL = '''
 import functools
 import torch
@@ -67,25 +86,52 @@ class Tiny(torch.nn.Module):
 model = PytorchWrapper(identifier="{name}", model=Tiny(),
                        preprocessing=functools.partial(load_preprocess_images, image_size=64))
 
-
-def get_model_list():
-    return ["{name}"]
-
-
-def get_model(name):
-    return model
-
-
-def get_layers(name):
-    return ["conv1"]
-
-
-def get_bibtex(name):
-    return ""
-'''
+''' + MODEL_FUNCTIONS.replace("{layer}", "conv1")
 
 
 def tiny_model_source(name: str, forward_hook: str = "pass", seed: int = 0) -> str:
     """``base_models.py`` of a model that scores in seconds; ``forward_hook`` runs at the start of each forward."""
     hook = "\n".join("        " + line for line in forward_hook.splitlines())
     return TINY_MODEL.replace("{hook}", hook).replace("{name}", name).replace("{seed}", str(seed))
+
+
+WIDE_MODEL = '''
+import functools
+import torch
+from model_tools.activations.pytorch import PytorchWrapper, load_preprocess_images
+
+
+class Tile(torch.nn.Module):
+    """Its input's 320 features repeated to {features}, each copy scaled by a fixed ramp: wide, but cheap to compute."""
+
+    def __init__(self, n_features):
+        super().__init__()
+        self.copies = n_features // 320
+        self.register_buffer("ramp", torch.linspace(1.0, 2.0, n_features))
+
+    def forward(self, x):
+        return x.flatten(1).repeat(1, self.copies).mul_(self.ramp)
+
+
+class Wide(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv1 = torch.nn.Conv2d(3, 5, kernel_size=8, stride=8)
+        self.wide = Tile({features})
+
+    def forward(self, x):
+        return self.wide(self.conv1(x))
+
+
+model = PytorchWrapper(identifier="{name}", model=Wide(),
+                       preprocessing=functools.partial(load_preprocess_images, image_size=64))
+
+''' + MODEL_FUNCTIONS.replace("{layer}", "wide")
+
+
+def wide_model_source(name: str, n_features: int) -> str:
+    """``base_models.py`` of a model with one layer, ``wide``, of ``n_features`` (a multiple of 320) features."""
+    if n_features % 320:
+        raise ValueError(f"n_features must be a multiple of 320; got {n_features}")
+    return WIDE_MODEL.replace("{name}", name).replace("{features}", str(n_features))

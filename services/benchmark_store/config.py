@@ -25,6 +25,9 @@ class StoreSettings(BaseSettings):
     # Scorers present this token to read private assemblies; `make run` generates one under var/.
     worker_token: Annotated[SecretStr, real_secret("STORE_WORKER_TOKEN")] = Field(SecretStr(""), validate_default=True)
     generate_synthetic: bool = True
+    # How many stimuli the synthetic benchmarks have; another size than the default 400 is other benchmarks
+    # (Synthetic2026.IT640-pls for 640, as bench/wide_layer.py and its test use), with their own data.
+    synthetic_stimuli: int = Field(400, ge=8, le=10_000)
     # The local mirror of the pinned public datasets (see cortexscore.ingest); relative paths are taken
     # from the repository root. Every dataset found there is ingested at start-up.
     mirror_dir: Path = Field(Path("../shared/data"), validate_default=True)

@@ -57,7 +57,7 @@ def create_app(settings: StoreSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         app.state.store = build_store(settings)
         if settings.generate_synthetic:
-            ensure_synthetic(app.state.store)
+            ensure_synthetic(app.state.store, settings.synthetic_stimuli)
         if settings.ingest:
             # Before serving: a submission made right after start-up must see the whole default suite.
             # A repeated ingest only checks what is there, so later starts are quick.

@@ -3,7 +3,9 @@
 It receives only image paths and writes only activations: assemblies, private
 splits and credentials never reach this process. Input is a JSON request naming one
 model and every stimulus set the scorer wants of it (a model session: one import for all
-of a model's jobs); output is ``result.json`` plus one ``.npz`` per stimulus set, or ``error.json``.
+of a model's jobs); output is ``result.json`` plus one ``.npy`` per stimulus set and layer, or ``error.json``.
+A PyTorch model's activations are written a batch at a time, so however wide a layer is, this
+process holds one batch of it; the forward passes run on the GPU when the sandbox shows one.
 """
 from __future__ import annotations
 
@@ -20,9 +22,13 @@ RESULT_FILE = "result.json"
 ERROR_FILE = "error.json"
 
 
-def activations_file(index: int) -> str:
-    """The fixed name under which the child writes the activations of the request's ``index``-th stimulus set."""
-    return f"activations-{index}.npz"
+def activations_file(index: int, layer_index: int) -> str:
+    """The fixed name of the activations of the request's ``index``-th stimulus set in its ``layer_index``-th layer.
+
+    >>> activations_file(0, 2)
+    'activations-0-2.npy'
+    """
+    return f"activations-{index}-{layer_index}.npy"
 
 
 def _log(message: str) -> None:
@@ -67,29 +73,93 @@ def _in_memory_preprocessing(model, model_degrees: float, stimulus_degrees: floa
     return extractor, preprocess
 
 
+def _streaming_extractor(model):
+    """The model's PyTorch extractor when its activations can be streamed a batch at a time, else None.
+
+    That is the platform's own models (ModelCommitment and the tutorial's), whose ``activations`` is the
+    extractor's; a model that overrides ``activations`` gets whole layers, as it returns them.
+    """
+    from cortexscore.models.activations import PytorchActivations
+    from cortexscore.models.committed_model import CommittedModel
+
+    extractor = getattr(model, "activations_model", None)
+    if isinstance(extractor, PytorchActivations) and type(model).activations is CommittedModel.activations:
+        return extractor
+    return None
+
+
 def _activations(model, image_paths: list[str], layers: list[str], placed_dir: Path, stimulus_degrees: float,
-                 batch_size: int, progress=None) -> dict:
-    """The model's activations on the images as placed for ``stimulus_degrees``."""
+                 batch_size: int, progress=None, on_batch=None) -> dict:
+    """The model's activations on the images as placed for ``stimulus_degrees``.
+
+    With ``on_batch``, each batch of each layer goes to ``on_batch(layer, first_row, rows)``, whole layers
+    at once for a model that cannot stream, and the result is empty.
+    """
     from cortexscore.models.placement import _check_degrees, place_images
 
     model_degrees = model.visual_degrees()
     _check_degrees(model_degrees, stimulus_degrees)
+    extractor = _streaming_extractor(model) if on_batch is not None else None
+
+    def compute(paths):
+        if extractor is not None:
+            return extractor.activations(paths, layers, batch_size=batch_size, progress=progress, on_batch=on_batch)
+        features = model.activations(paths, layers, batch_size=batch_size, progress=progress)
+        if on_batch is None:
+            return features
+        for layer in layers:
+            on_batch(layer, 0, features.pop(layer))
+        return {}
+
     in_memory = _in_memory_preprocessing(model, model_degrees, stimulus_degrees)
     if in_memory is None:
         placed = place_images(image_paths, placed_dir, model_degrees, stimulus_degrees)
-        return model.activations([str(path) for path in placed], layers, batch_size=batch_size, progress=progress)
-    extractor, preprocess = in_memory
-    original = extractor.preprocessing
-    extractor.preprocessing = preprocess
+        return compute([str(path) for path in placed])
+    in_memory_extractor, preprocess = in_memory
+    original = in_memory_extractor.preprocessing
+    in_memory_extractor.preprocessing = preprocess
     try:
-        return model.activations(image_paths, layers, batch_size=batch_size, progress=progress)
+        return compute(image_paths)
     finally:
-        extractor.preprocessing = original
+        in_memory_extractor.preprocessing = original
+
+
+def _use_device(model, allowed: bool) -> str:
+    """Move a PyTorch model to the first GPU when allowed and present; the device its forward passes run on."""
+    import torch
+
+    from cortexscore.models.activations import PytorchActivations
+
+    extractor = getattr(model, "activations_model", None)
+    if not (allowed and isinstance(extractor, PytorchActivations) and torch.cuda.is_available()):
+        return "cpu"
+    extractor.to("cuda:0")
+    return f"cuda:0 ({torch.cuda.get_device_name(0)})"
+
+
+def _write_layers(out_dir: Path, index: int, layers: list[str], total: int):
+    """Writers of the ``index``-th stimulus set's layer files, and the ``on_batch`` that feeds them."""
+    from cortexscore.stored import NpyRowWriter
+
+    writers = {layer: NpyRowWriter(out_dir / activations_file(index, position), total)
+               for position, layer in enumerate(layers)}
+
+    def on_batch(layer: str, _first_row: int, rows) -> None:
+        writers[layer].write(rows)
+
+    return writers, on_batch
+
+
+def _peak_resident_bytes() -> int | None:
+    """This process's peak resident memory (VmHWM), for the log."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) << 10
+    return None
 
 
 def run(request: dict) -> dict:
     """Import the model once, check it on a few stimuli, then write the activations of every stimulus set."""
-    from cortexscore.models.cache import write_entry
     from cortexscore.models.submission import load_submission
 
     out_dir = Path(request["out_dir"])
@@ -107,6 +177,8 @@ def run(request: dict) -> dict:
          f"visual degrees {model.visual_degrees()}, candidate layers {model.layers}")
     batch_size = request.get("batch_size", 64)
     stimulus_sets = request["stimulus_sets"]
+    device = _use_device(model, request.get("use_gpu", False))
+    _log(f"forward passes on {device}")
 
     def layers_of(stimulus_set: dict) -> list[str]:
         return ["logits"] if stimulus_set.get("layer_mode") == "logits" else list(model.layers)
@@ -136,15 +208,18 @@ def run(request: dict) -> dict:
                 _log(f"stimulus set {index + 1}/{len(stimulus_sets)}: activations {done}/{total} images")
 
         started = time.perf_counter()
-        features = _activations(model, paths_of(stimulus_set), layers, out_dir / "placed" / str(index),
-                                stimulus_set["stimulus_degrees"], batch_size, progress)
-        _log(f"{total} images through {len(features)} layers in {time.perf_counter() - started:.1f}s")
-        # The parent copies and checks this file; it reads nothing else the child names.
-        write_entry(out_dir / activations_file(index), {layer: features[layer] for layer in layers})
-        del features
+        # The parent copies and checks these files, by their fixed names; it reads nothing else the child names.
+        writers, on_batch = _write_layers(out_dir, index, layers, total)
+        _activations(model, paths_of(stimulus_set), layers, out_dir / "placed" / str(index),
+                     stimulus_set["stimulus_degrees"], batch_size, progress, on_batch)
+        for writer in writers.values():
+            writer.close()
+        _log(f"{total} images through {len(layers)} layers in {time.perf_counter() - started:.1f}s")
     _check_no_processes_left()
+    _log(f"peak resident memory {(_peak_resident_bytes() or 0) >> 20} MiB")
     committed = getattr(model, "region_layer_map", None) or {}
-    return {"layers": list(model.layers), "parameter_count": _parameter_count(model), "visual_degrees": float(model.visual_degrees()),
+    return {"layers": list(model.layers), "parameter_count": _parameter_count(model), "device": device,
+            "visual_degrees": float(model.visual_degrees()),
             "bibtex": submission.bibtex(request["model"]),
             "region_layer_map": {str(region): str(layer) for region, layer in dict(committed).items()}}
 

@@ -46,6 +46,9 @@ class ScorerSettings(BaseSettings):
     max_environment_bytes: int = 2 << 30
     # Let the sandboxed model use the host's NVIDIA GPUs (/dev/nvidia*), where there are any.
     expose_gpus: bool = True
+    # Compute the metrics' Gram matrices (the bulk of scoring a wide layer) on this process's first GPU, where
+    # there is one. Off by default: a GPU sums in another order, so scores would differ at ~1e-13 from the CPU's.
+    gram_on_gpu: bool = False
     # Working dirs of sandboxed children; must lie outside every private path.
     sandbox_dir: Path = Path(tempfile.gettempdir()) / "cortexscore-sandbox"
     # Never visible to the child (the sandbox shows it only the runtime): checked against what it does show.

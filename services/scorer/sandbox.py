@@ -470,7 +470,7 @@ def _directory_usage(path: Path, max_entries: int) -> tuple[int, int]:
     return used, entries
 
 
-def _open_child_file(work_dir: Path, name: str, max_bytes: int, what: str):
+def open_child_file(work_dir: Path, name: str, max_bytes: int, what: str):
     """A file the child wrote, opened by fixed name without following links, or None when absent.
 
     Opened non-blocking, so a FIFO in its place cannot hang the scorer; it must be a regular file of at most
@@ -500,30 +500,12 @@ def _open_child_file(work_dir: Path, name: str, max_bytes: int, what: str):
 
 
 def read_child_file(work_dir: Path, name: str, max_bytes: int, what: str) -> bytes | None:
-    """The bytes of a file the child wrote (see :func:`_open_child_file`), or None when absent."""
-    source = _open_child_file(work_dir, name, max_bytes, what)
+    """The bytes of a file the child wrote (see :func:`open_child_file`), or None when absent."""
+    source = open_child_file(work_dir, name, max_bytes, what)
     if source is None:
         return None
     with source:
         return source.read(max_bytes + 1)[:max_bytes]
-
-
-def copy_child_file(work_dir: Path, name: str, destination: Path, max_bytes: int, what: str) -> bool:
-    """Copy a file the child wrote (see :func:`_open_child_file`) to ``destination``; False when absent.
-
-    A copy, never a move: the parent owns what it keeps, whatever the child does to its own dir.
-    """
-    source = _open_child_file(work_dir, name, max_bytes, what)
-    if source is None:
-        return False
-    with source, open(destination, "wb") as sink:
-        copied = 0
-        while chunk := source.read(1 << 20):
-            copied += len(chunk)
-            if copied > max_bytes:
-                raise SubmissionFailure(f"{what} ({name}) grew past the limit of {max_bytes} bytes")
-            sink.write(chunk)
-    return True
 
 
 def stimuli_mount(index: int) -> str:

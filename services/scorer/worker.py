@@ -22,12 +22,14 @@ from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.data import load_assembly, load_stimulus_set
 from cortexscore.jobs import (ClaimRequest, CompleteRequest, FailRequest, HeldModel, JobLease, JobUsage,
                               LeaseRequest)
-from cortexscore.models.cache import MAX_LAYERS, ActivationsCache, ActivationsKey
+from cortexscore.metrics._assembly import use_gram_device
+from cortexscore.models.cache import MAX_LAYERS, ActivationsCache, ActivationsKey, read_npy_header, write_entry
 from cortexscore.models.commitment import LayerCommitments
 from cortexscore.observability import configure_logging, serve_metrics
 from cortexscore.score import BenchmarkScore, Score
 from cortexscore.signing import FileSigner, load_or_create_key
 from cortexscore.storage import ChecksumMismatch, StorageError
+from cortexscore.stored import StoredMatrix
 from cortexscore.submission_layout import declared_requirements, plan_requirements
 
 from scorer.config import ScorerSettings, get_settings
@@ -35,7 +37,7 @@ from scorer.environments import Environment, EnvironmentBuilder
 from scorer.fetch import fetch, fetch_weights
 from scorer.child import activations_file
 from scorer.sandbox import (ENVIRONMENT_ROOT, JOB_ROOT, WEIGHTS_ROOT, SubmissionFailure, check_sandbox,
-                            copy_child_file, prepare_job_dir, remove_leftovers, run_child, stage_weights,
+                            open_child_file, prepare_job_dir, remove_leftovers, run_child, stage_weights,
                             stimuli_mount)
 
 log = logging.getLogger("scorer")
@@ -68,6 +70,8 @@ class ChildResult(BaseModel):
     # Layers the submission commits itself (Brain-Score's region_layer_map); each must be a candidate layer.
     region_layer_map: dict[str, str] = Field(default_factory=dict, max_length=64)
     parameter_count: int | None = Field(None, ge=0)
+    # Where the model's forward passes ran: "cpu", or "cuda:0 (<the GPU's name>)".
+    device: str = Field("cpu", max_length=200)
 
 
 def _cpu_seconds() -> float:
@@ -169,6 +173,12 @@ class Worker:
         self.cache_dir = settings.cache_dir
         # Fail at start-up, not on the first job, if the sandbox cannot be built here.
         self.isolation = check_sandbox(settings)
+        if settings.gram_on_gpu:
+            import torch
+
+            if torch.cuda.is_available():
+                use_gram_device("cuda:0")
+                log.info("Gram matrices on %s", torch.cuda.get_device_name(0))
         for path in remove_leftovers(settings):
             log.info("removed a leftover of a dead scorer's job: %s", path)
         # Only this process reads the key: the sandbox never sees the cache dir.
@@ -320,6 +330,7 @@ class Worker:
         return result.with_provenance(zip_sha256=lease.zip_sha256, bibtex=model_info["bibtex"], **weights,
                                       environment=model_info.get("environment", {}),
                                       model_visual_degrees=model_info["visual_degrees"],
+                                      device=model_info.get("device", "cpu"),
                                       stimulus_set_sha256=stimulus_sha, worker=self.settings.worker_id,
                                       assembly_sha256=spec.assembly.files["netcdf"].sha256)
 
@@ -381,8 +392,11 @@ class Worker:
         return wanted
 
     def model_activations(self, lease: JobLease, spec: BenchmarkSpec, table, stimulus_sha: str,
-                          reporter: JobReporter) -> tuple[dict[str, np.ndarray], dict, ActivationsKey]:
+                          reporter: JobReporter) -> tuple[dict[str, StoredMatrix], dict, ActivationsKey]:
         """The model's activations, what the model said of itself (bibtex, visual degrees, layers), and their key.
+
+        The activations stay on disk (:class:`~cortexscore.stored.StoredMatrix`), in the cache or, for an
+        entry larger than the whole cache, in a file already unlinked that is freed when they are dropped.
 
         A model session: one sandboxed child imports the model once, checks it on a few stimuli (preflight),
         and computes every stimulus set that this job and the model's other unfinished jobs need; those jobs
@@ -396,7 +410,7 @@ class Worker:
         own = self._wanted_set(lease, spec, fingerprint, table)
         key = own["key"]
         info_path = self.cache_dir / "models" / f"{fingerprint}.json"
-        cached = self.activations.get(key)
+        cached = self.activations.open(key)
         if cached is not None and self.signer.verify(info_path, fingerprint):
             reporter.log(f"[platform] reusing cached activations of {lease.model} on this stimulus set")
             reporter.usage["cache_hit"] = True
@@ -432,7 +446,7 @@ class Worker:
             self.model_failures.pop(next(iter(self.model_failures)))
 
     def _run_session(self, lease: JobLease, fingerprint: str, wanted: list[dict],
-                     reporter: JobReporter) -> tuple[dict, dict[str, np.ndarray]]:
+                     reporter: JobReporter) -> tuple[dict, dict[str, StoredMatrix]]:
         """Run the child over ``wanted``; adopt each set's activations into the cache; return the first set's."""
         work_dir = prepare_job_dir(self.settings, f"job{lease.job_id}-{uuid.uuid4().hex[:8]}")
         weights_dir = None
@@ -449,7 +463,7 @@ class Worker:
             weights_dir = stage_weights(work_dir, weights)
             environment = self._environment(zip_path, reporter)
             request = {"zip_path": f"{JOB_ROOT}/submission.zip", "out_dir": JOB_ROOT, "model": lease.model,
-                       "batch_size": self.settings.batch_size,
+                       "batch_size": self.settings.batch_size, "use_gpu": self.settings.expose_gpus,
                        "stimulus_sets": [{"stimuli_dir": stimuli_mount(index), "image_paths": entry["filenames"],
                                           "stimulus_degrees": entry["stimulus_degrees"],
                                           "layer_mode": entry["layer_mode"]} for index, entry in enumerate(wanted)],
@@ -467,12 +481,11 @@ class Worker:
             if outcome.peak_memory_bytes is not None:
                 reporter.log(f"[platform] peak memory of the model's processes: {outcome.peak_memory_bytes >> 20} MiB")
             info = {**self._checked_result(outcome.result), "environment": environment.versions if environment else {}}
+            reporter.log(f"[platform] the model's forward passes ran on {info['device']}")
             first = None
             for index, entry in enumerate(wanted):
-                features = self._adopt_activations(entry["key"], work_dir, len(entry["filenames"]), index)
                 expected = ["logits"] if entry["layer_mode"] == "logits" else info["layers"]
-                if list(features) != expected:
-                    raise SubmissionFailure(f"the model reported layers {expected} but wrote {list(features)}")
+                features = self._adopt_activations(entry["key"], work_dir, len(entry["filenames"]), index, expected)
                 if index == 0:
                     first = features
                 del features
@@ -510,18 +523,46 @@ class Worker:
                                     f"{self.settings.max_bibtex_bytes}; shorten get_bibtex()")
         return info
 
-    def _adopt_activations(self, key: ActivationsKey, work_dir: Path, rows: int, index: int = 0) -> dict[str, np.ndarray]:
-        """Copy the child's activations file into the cache, checked from its headers before any data is read."""
+    def _adopt_activations(self, key: ActivationsKey, work_dir: Path, rows: int, index: int,
+                           layers: list[str]) -> dict[str, StoredMatrix]:
+        """Copy the child's layer files into one cache entry, each checked from its header before any data is read.
+
+        Each layer is the child's ``activations_file(index, position)``, opened by that fixed name as a regular
+        file (no link followed); its header must give a float32 (rows, n_features) matrix of at most
+        ``max_layer_features`` columns and the file exactly that size, and the layers together at most
+        ``max_activations_bytes``. The copy goes a row at a time, so no layer is ever held in memory.
+        """
         staged = self.activations.staging_path(key)
         try:
-            if not copy_child_file(work_dir, activations_file(index), staged, self.settings.max_activations_bytes,
-                                   "the model's activations"):
-                raise SubmissionFailure("the model's process wrote no activations file")
+            write_entry(staged, self._child_layers(work_dir, rows, index, layers))
             return self.activations.adopt(key, staged, rows=rows, max_columns=self.settings.max_layer_features)
         except ValueError as error:
             raise SubmissionFailure(f"the model's activations could not be read back: {error}") from None
         finally:
             staged.unlink(missing_ok=True)
+
+    def _child_layers(self, work_dir: Path, rows: int, index: int, layers: list[str]):
+        """``(layer, StoredMatrix)`` of each of the child's layer files in turn, checked; each file is open only
+        for its turn, so a model of many layers never holds as many descriptors."""
+        total = 0
+        for position, layer in enumerate(layers):
+            name = activations_file(index, position)
+            what = f"the model's activations of layer {layer!r}"
+            handle = open_child_file(work_dir, name, self.settings.max_activations_bytes, what)
+            if handle is None:
+                raise SubmissionFailure(f"the model's process wrote no activations file for layer {layer!r} ({name})")
+            with handle:
+                what = f"{what} ({name})"
+                shape, header_bytes = read_npy_header(handle, what, rows, self.settings.max_layer_features)
+                size = os.fstat(handle.fileno()).st_size
+                if size != header_bytes + 4 * shape[0] * shape[1]:
+                    raise SubmissionFailure(f"{what} is {size} bytes, but its header says {header_bytes} + "
+                                            f"{4 * shape[0] * shape[1]}")
+                total += size
+                if total > self.settings.max_activations_bytes:
+                    raise SubmissionFailure(f"the model's activations pass the limit of "
+                                            f"{self.settings.max_activations_bytes} bytes at layer {layer!r}")
+                yield layer, StoredMatrix(handle, header_bytes, shape)
 
 
 def main() -> None:

@@ -307,6 +307,10 @@ def test_each_attack_fails_and_its_job_still_scores(attack_platform, tmp_path, h
     assert stolen["ceiled"] != pytest.approx(victim_score["ceiled"], abs=1e-6)
 
 
+# Code run after each layer file of the child is written and closed; ``{}`` is the body, with ``self`` the writer.
+REWRITE_LAYER = ("import numpy, cortexscore.stored as stored\n_close = stored.NpyRowWriter.close\n"
+                 "def close(self):\n    _close(self)\n    {}\nstored.NpyRowWriter.close = close\n")
+
 FAILURES = {
     "malformed_result": ("import scorer.child\nscorer.child.json.dumps = lambda *a, **k: '{not json'\n",
                          "result.json is not valid JSON"),
@@ -317,17 +321,17 @@ FAILURES = {
                        "else _write(self, *a, **k)\n", "exited without writing result.json"),
     "wrong_result_fields": ("import scorer.child\nscorer.child.json.dumps = lambda *a, **k: '{\"layers\": 5}'\n",
                             "result.json is malformed"),
-    "symlinked_output": ("import os\nos.symlink('/job/tmp/elsewhere.npz', '/job/activations-0.npz')\n",
+    "symlinked_output": ("import os\nos.symlink('/job/tmp/elsewhere.npy', '/job/activations-0-0.npy')\n",
                          "is a symbolic link"),
-    "deflate_bomb": ("import numpy\n_save = numpy.savez_compressed\n"
-                     "def bomb(file, **arrays):\n"
-                     "    rows = arrays['layer0'].shape[0]\n"
-                     "    _save(file, __layers__=arrays['__layers__'],"
-                     " layer0=numpy.zeros((rows, 250_000), numpy.float32))\n"
-                     "numpy.savez = bomb\n", "is compressed; entries must be stored uncompressed"),
-    "too_few_rows": ("import numpy\n_save = numpy.savez\n"
-                     "numpy.savez = lambda file, **arrays: _save(file, **{k: (v[:-1] if k != '__layers__' else v)"
-                     " for k, v in arrays.items()})\n", "rows; the stimulus set has"),
+    # The layer files are rewritten after the child's own writer closed them: the scorer checks what is on disk.
+    "too_few_rows": (REWRITE_LAYER.format("numpy.save(self.path, numpy.load(self.path)[:-1])"),
+                     "rows; the stimulus set has"),
+    "truncated_layer": (REWRITE_LAYER.format("open(self.path, 'r+b').truncate(self.path.stat().st_size - 4)"),
+                        "but its header says"),
+    "too_many_features": (REWRITE_LAYER.format(
+        "values = numpy.load(self.path)\n    with open(self.path, 'wb') as handle:\n"
+        "        numpy.lib.format.write_array_header_1_0(handle, {'descr': '<f4', 'fortran_order': False, "
+        "'shape': (len(values), 4_000_001)})\n        handle.write(values.tobytes())"), "over the limit of 4000000"),
     "oversized_bibtex": ("", "bibtex is 100000 bytes, over the limit"),
 }
 

@@ -28,6 +28,7 @@ import xarray as xr
 from cortexscore.benchmarks.spec import BenchmarkSpec
 from cortexscore.metrics import load_metric
 from cortexscore.models.commitment import LayerCommitments, reduce_for_selection, select_layer
+from cortexscore.stored import StoredMatrix
 
 # Brain-Score commits a region's layer with PLS on responses, whatever metric a benchmark then scores with.
 SELECTION_METRIC = "pls"
@@ -114,7 +115,9 @@ def commitment_data(source: BenchmarkSpec, stimuli: pd.DataFrame, target: xr.Dat
             for ref in (source.stimulus_set, source.public_assembly or source.assembly)]
     return CommitmentData(
         benchmark=source.ref, region=source.region, stimulus_ids=ids, target=_restrict(target, ids),
-        layer_features={layer: np.asarray(values)[rows] for layer, values in layer_features.items()},
+        # Row selection of a stored layer selects its rows lazily; numpy arrays are copied as before.
+        layer_features={layer: values[rows] if isinstance(values, StoredMatrix) else np.asarray(values)[rows]
+                        for layer, values in layer_features.items()},
         key=f"{source.region}|{data}", image_digests=image_digests(stimuli[rows]))
 
 

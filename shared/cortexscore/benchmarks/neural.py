@@ -22,6 +22,7 @@ from cortexscore.metrics import load_metric
 from cortexscore.benchmarks.commitment import SELECTION_METRIC, CommitmentData, choose_layer, commitment_data
 from cortexscore.models.commitment import LayerCommitments
 from cortexscore.score import BenchmarkScore, Score
+from cortexscore.stored import StoredMatrix
 
 
 def split_stimuli(stimuli: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -34,12 +35,16 @@ def split_stimuli(stimuli: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return (public if len(public) else ids), (private if len(private) else ids)
 
 
-def source_assembly(features: np.ndarray, stimulus_ids: np.ndarray, layer: str) -> xr.DataArray:
-    return xr.DataArray(
-        features, dims=("presentation", "neuroid"),
-        coords={"stimulus_id": ("presentation", stimulus_ids),
-                "neuroid_id": ("neuroid", [f"{layer}.{i}" for i in range(features.shape[1])])},
-    )
+def source_assembly(features: np.ndarray | StoredMatrix, stimulus_ids: np.ndarray, layer: str) -> xr.DataArray:
+    """The layer as a ``presentation x neuroid`` assembly; a stored layer stays on disk, wrapped unread.
+
+    A stored layer gets no ``neuroid_id`` labels: no metric reads a source's, and for a layer of millions
+    of features they alone would take hundreds of megabytes.
+    """
+    coords = {"stimulus_id": ("presentation", stimulus_ids)}
+    if not isinstance(features, StoredMatrix):
+        coords["neuroid_id"] = ("neuroid", [f"{layer}.{i}" for i in range(features.shape[1])])
+    return xr.DataArray(features, dims=("presentation", "neuroid"), coords=coords)
 
 
 def _select(assembly: xr.DataArray, stimulus_ids: np.ndarray) -> xr.DataArray:

@@ -58,12 +58,26 @@ class SyntheticFeatureNet(torch.nn.Module):
         return self.features(self.pool(self.relu2(self.conv2(self.relu1(self.conv1(x))))))
 
 
-def _make_images(rng: np.random.Generator, image_dir: Path) -> pd.DataFrame:
+def names(n_stimuli: int = N_STIMULI) -> tuple[str, str, str]:
+    """(benchmark identifier of the pls variant, stimulus set identifier, assembly identifier) for a size.
+
+    The default size keeps the original names; another size is another benchmark, with its own data.
+
+    >>> names(640)
+    ('Synthetic2026.IT640-pls', 'synthetic2026-640', 'synthetic2026-640.IT')
+    """
+    if n_stimuli == N_STIMULI:
+        return IDENTIFIER, STIMULUS_SET_IDENTIFIER, ASSEMBLY_IDENTIFIER
+    return (IDENTIFIER.replace(".IT-", f".IT{n_stimuli}-"), f"{STIMULUS_SET_IDENTIFIER}-{n_stimuli}",
+            f"{STIMULUS_SET_IDENTIFIER}-{n_stimuli}.IT")
+
+
+def _make_images(rng: np.random.Generator, image_dir: Path, n_stimuli: int = N_STIMULI) -> pd.DataFrame:
     """Smooth colour noise plus one of a few category templates, so images have structure."""
     image_dir.mkdir(parents=True, exist_ok=True)
     templates = rng.normal(size=(N_CATEGORIES, 6, 6, 3))
     rows = []
-    for index in range(N_STIMULI):
+    for index in range(n_stimuli):
         category = index % N_CATEGORIES
         coarse = templates[category] + 0.8 * rng.normal(size=(6, 6, 3))
         coarse = (255 / (1 + np.exp(-coarse))).astype(np.uint8)
@@ -73,16 +87,16 @@ def _make_images(rng: np.random.Generator, image_dir: Path) -> pd.DataFrame:
         rows.append({"stimulus_id": f"syn{index:04d}", "filename": filename,
                      "object_name": f"category{category}"})
     table = pd.DataFrame(rows)
-    public = set(rng.permutation(N_STIMULI)[:N_PUBLIC])
-    table["split"] = ["public" if index in public else "private" for index in range(N_STIMULI)]
+    public = set(rng.permutation(n_stimuli)[:N_PUBLIC * n_stimuli // N_STIMULI])
+    table["split"] = ["public" if index in public else "private" for index in range(n_stimuli)]
     return table
 
 
-def generate(out_dir: Path) -> tuple[pd.DataFrame, Path, xr.DataArray]:
-    """Generate the images, the stimulus table and the assembly under ``out_dir``."""
+def generate(out_dir: Path, n_stimuli: int = N_STIMULI) -> tuple[pd.DataFrame, Path, xr.DataArray]:
+    """Generate the images, the stimulus table and the assembly under ``out_dir``; a quarter of them public."""
     rng = np.random.default_rng(SEED)
     image_dir = out_dir / "images"
-    table = _make_images(rng, image_dir)
+    table = _make_images(rng, image_dir, n_stimuli)
     net = SyntheticFeatureNet().eval()
     with torch.no_grad():
         # The default model preprocessing, so a model with the same features matches exactly.
@@ -94,10 +108,10 @@ def generate(out_dir: Path) -> tuple[pd.DataFrame, Path, xr.DataArray]:
     readout = rng.normal(size=(features.shape[1], READOUT_RANK)) @ rng.normal(size=(READOUT_RANK, N_NEUROIDS))
     signal = features @ readout
     signal = (signal - signal.mean(0)) / signal.std(0)
-    noise = NOISE_SD * rng.normal(size=(N_REPETITIONS, N_STIMULI, N_NEUROIDS))
-    responses = (signal[None] + noise).reshape(N_REPETITIONS * N_STIMULI, N_NEUROIDS)
-    repetition = np.repeat(np.arange(N_REPETITIONS), N_STIMULI)
-    stimulus_index = np.tile(np.arange(N_STIMULI), N_REPETITIONS)
+    noise = NOISE_SD * rng.normal(size=(N_REPETITIONS, n_stimuli, N_NEUROIDS))
+    responses = (signal[None] + noise).reshape(N_REPETITIONS * n_stimuli, N_NEUROIDS)
+    repetition = np.repeat(np.arange(N_REPETITIONS), n_stimuli)
+    stimulus_index = np.tile(np.arange(n_stimuli), N_REPETITIONS)
     assembly = xr.DataArray(
         responses.astype(np.float32),
         dims=("presentation", "neuroid"),
@@ -109,22 +123,22 @@ def generate(out_dir: Path) -> tuple[pd.DataFrame, Path, xr.DataArray]:
             "region": ("neuroid", ["IT"] * N_NEUROIDS),
             "animal": ("neuroid", ["simulated"] * N_NEUROIDS),
         },
-        attrs={"identifier": ASSEMBLY_IDENTIFIER, "stimulus_set_identifier": STIMULUS_SET_IDENTIFIER,
+        attrs={"identifier": names(n_stimuli)[2], "stimulus_set_identifier": names(n_stimuli)[1],
                "seed": SEED, "noise_sd": NOISE_SD},
     )
     return table, image_dir, assembly
 
 
-def benchmark_fields(metric: str = "pls") -> dict:
+def benchmark_fields(metric: str = "pls", n_stimuli: int = N_STIMULI) -> dict:
     """The catalogue fields of a synthetic benchmark, apart from its files and ceiling.
 
     Every metric variant shares the one stimulus set, so a model runs over it once for all of them.
     """
     return dict(
-        identifier=IDENTIFIER.replace("-pls", f"-{metric}"), version=VERSION, region="IT", kind="neural",
+        identifier=names(n_stimuli)[0].replace("-pls", f"-{metric}"), version=VERSION, region="IT", kind="neural",
         metric=metric,
         metric_options={}, ceiling_method="internal_consistency", convention="r2_over_ceiling",
-        visual_degrees=8.0, leaderboard=False, synthetic=True, public=True, num_stimuli=N_STIMULI,
+        visual_degrees=8.0, leaderboard=False, synthetic=True, public=True, num_stimuli=n_stimuli,
         commits_region=True,
         citation="CortexScore synthetic benchmark: a noisy linear readout of a fixed random conv-net",
         source={"generator": "cortexscore.benchmarks.synthetic", "seed": SEED, "noise_sd": NOISE_SD,

@@ -3,7 +3,10 @@
 One validator, :func:`check_assembly`, turns an ``xarray.DataArray`` into a
 ``presentation x neuroid`` numpy matrix (in its own dtype, without copying),
 and raises a ``ValueError`` that says exactly what is wrong. Everything
-numeric after that works on plain numpy arrays, in float64.
+numeric after that works on plain numpy arrays, in float64. A source may also be
+a layer kept on disk (:class:`cortexscore.stored.StoredMatrix`): it is read a block
+of columns or a row at a time, and its Gram matrix, row sums and constant rows are the
+same numbers as the in-memory layer's.
 """
 from __future__ import annotations
 
@@ -13,11 +16,15 @@ import numpy as np
 import xarray as xr
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
+from cortexscore.stored import StoredMatrix, column_blocks, iter_rows
+
 PRESENTATION, NEUROID = "presentation", "neuroid"
 
 # Columns of a wide source are cast to float64 this many at a time, so a float32
 # 3200 x 100k source never needs a full float64 copy.
 GRAM_CHUNK_FEATURES = 8192
+# Where gram_matrix multiplies: None for numpy on the CPU, or a torch device (see use_gram_device).
+GRAM_DEVICE: str | None = None
 
 
 def _describe(values: np.ndarray, limit: int = 5) -> str:
@@ -32,7 +39,8 @@ def check_assembly(assembly: xr.DataArray, role: str, *, allow_nan: bool = False
     ----------
     assembly : xarray.DataArray
         Dims ``presentation`` and ``neuroid`` (in any order) and a
-        ``stimulus_id`` coordinate on ``presentation``.
+        ``stimulus_id`` coordinate on ``presentation``. Its data may be a
+        :class:`~cortexscore.stored.StoredMatrix`, which is returned unread.
     role : str
         What the assembly is ("source", "target", ...), used in messages.
     allow_nan : bool
@@ -46,11 +54,15 @@ def check_assembly(assembly: xr.DataArray, role: str, *, allow_nan: bool = False
             "select a single time bin (e.g. assembly.squeeze('time_bin')) or rename the dims.")
     if "stimulus_id" not in assembly.coords or assembly["stimulus_id"].dims != (PRESENTATION,):
         raise ValueError(f"The {role} needs a 'stimulus_id' coordinate on the 'presentation' dim.")
-    values = np.asarray(assembly.transpose(PRESENTATION, NEUROID).values)
+    data = assembly.transpose(PRESENTATION, NEUROID).data
+    values = data if isinstance(data, StoredMatrix) else np.asarray(data)
     if not np.issubdtype(values.dtype, np.number):
         raise ValueError(f"The {role} must hold numbers, got dtype {values.dtype}.")
     if 0 in values.shape:
         raise ValueError(f"The {role} is empty: shape {values.shape} (presentation, neuroid).")
+    # One pass finds whether anything is off; only then do the passes that say what.
+    if not _rows_where(values, lambda block: ~np.isfinite(block)).any():
+        return values
     infinite = _rows_where(values, np.isinf)
     if infinite.any():
         raise ValueError(f"The {role} contains infinite values at presentations with stimulus_id "
@@ -65,10 +77,12 @@ def check_assembly(assembly: xr.DataArray, role: str, *, allow_nan: bool = False
 
 
 def _rows_where(values: np.ndarray, test) -> np.ndarray:
-    """Rows where ``test`` holds for any column, checked a chunk of features at a time to bound memory."""
+    """Rows where ``test`` holds for any column, checked a chunk of features (or a stored row) at a time."""
+    if isinstance(values, StoredMatrix):
+        return np.array([bool(test(row).any()) for row in iter_rows(values)])
     rows = np.zeros(values.shape[0], dtype=bool)
-    for start in range(0, values.shape[1], GRAM_CHUNK_FEATURES):
-        rows |= test(values[:, start:start + GRAM_CHUNK_FEATURES]).any(axis=1)
+    for _, block in column_blocks(values, GRAM_CHUNK_FEATURES):
+        rows |= test(block).any(axis=1)
     return rows
 
 
@@ -145,10 +159,13 @@ class SourceRows:
     """A source's values in their original row order, with the permutation that sorts them by stimulus_id.
 
     Rows are gathered only on demand and the Gram matrix is permuted instead
-    of the data, so a wide source (3200 x 100k) is never copied whole.
+    of the data, so a wide source (3200 x 100k) is never copied whole. ``values``
+    may be a :class:`~cortexscore.stored.StoredMatrix`: the Gram matrix is then
+    read a block of columns at a time and the row statistics a row at a time, in the
+    same float64 arithmetic, and :meth:`rows` refuses a selection too large to hold.
     """
 
-    values: np.ndarray
+    values: np.ndarray | StoredMatrix
     order: np.ndarray
 
     @property
@@ -165,9 +182,14 @@ class SourceRows:
 
     def row_sums(self) -> np.ndarray:
         """Sum over features of each sorted row, accumulated in float64."""
+        if isinstance(self.values, StoredMatrix):
+            # Row by row, as numpy sums each row of a 2-D array: the same float64 sums.
+            return np.array([row.sum(dtype=np.float64) for row in iter_rows(self.values)])[self.order]
         return self.values.sum(axis=1, dtype=np.float64)[self.order]
 
     def row_is_constant(self) -> np.ndarray:
+        if isinstance(self.values, StoredMatrix):
+            return np.array([row.min() == row.max() for row in iter_rows(self.values)])[self.order]
         return (np.ptp(self.values, axis=1) == 0)[self.order]
 
 
@@ -259,12 +281,37 @@ def make_splits(n_samples: int, *, splits: int, random_state: int, train_size: f
 
 
 def gram_matrix(values: np.ndarray) -> np.ndarray:
-    """``values @ values.T`` in float64, computed over chunks of features to bound memory."""
+    """``values @ values.T`` in float64, computed over chunks of features to bound memory.
+
+    ``values`` is a numpy array or a :class:`~cortexscore.stored.StoredMatrix`; both are cast and multiplied
+    in the same chunks, so a stored layer's Gram matrix is the in-memory layer's to the last bit.
+
+    >>> gram_matrix(np.array([[1., 2.], [3., 4.]]))
+    array([[ 5., 11.],
+           [11., 25.]])
+    """
     gram = np.zeros((values.shape[0], values.shape[0]))
-    for start in range(0, values.shape[1], GRAM_CHUNK_FEATURES):
-        chunk = np.asarray(values[:, start:start + GRAM_CHUNK_FEATURES], dtype=np.float64)
-        gram += chunk @ chunk.T
+    for _, block in column_blocks(values, GRAM_CHUNK_FEATURES):
+        chunk = np.asarray(block, dtype=np.float64)
+        gram += chunk @ chunk.T if GRAM_DEVICE is None else _gram_on_device(chunk)
     return gram
+
+
+def use_gram_device(device: str | None) -> None:
+    """Compute Gram products with torch on ``device`` (e.g. ``"cuda:0"``), or with numpy (None, the default).
+
+    Still float64, but a GPU sums in another order than the CPU's BLAS: scores then differ from the CPU's
+    at about 1e-13 relative, which is why the CPU stays the default (``SCORER_GRAM_ON_GPU`` turns it on).
+    """
+    global GRAM_DEVICE
+    GRAM_DEVICE = device
+
+
+def _gram_on_device(chunk: np.ndarray) -> np.ndarray:
+    import torch
+
+    on_device = torch.from_numpy(chunk).to(GRAM_DEVICE)
+    return (on_device @ on_device.T).cpu().numpy()
 
 
 def center_gram(gram: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:

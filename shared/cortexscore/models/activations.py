@@ -82,7 +82,8 @@ class PytorchActivations:
     Parameters
     ----------
     model : torch.nn.Module
-        The network; it is put in eval mode and run without gradients on the CPU.
+        The network; it is put in eval mode and run without gradients, on the CPU unless
+        :meth:`to` moves it.
     preprocessing : callable
         ``preprocessing(image_paths) -> array`` of shape (n_images, channels, height, width),
         e.g. ``functools.partial(load_preprocess_images, image_size=224)``.
@@ -120,6 +121,13 @@ class PytorchActivations:
         self.identifier = identifier or type(model).__name__
         self.batch_size = batch_size
         self.forward_kwargs = dict(forward_kwargs or {})
+        self.device = torch.device("cpu")
+
+    def to(self, device: str | torch.device) -> PytorchActivations:
+        """Run forward passes on ``device`` (e.g. ``"cuda:0"``); each batch's features come back to the CPU."""
+        self.device = torch.device(device)
+        self.model.to(self.device)
+        return self
 
     def available_layers(self) -> list[str]:
         """Every dotted module name the model has, in registration order."""
@@ -140,7 +148,8 @@ class PytorchActivations:
 
     def activations(self, image_paths: Sequence[str | PathLike], layers: Sequence[str],
                     batch_size: int | None = None, progress: Callable[[int, int], None] | None = None,
-                    min_features: int = MIN_FEATURES) -> dict[str, np.ndarray]:
+                    min_features: int = MIN_FEATURES,
+                    on_batch: Callable[[str, int, np.ndarray], None] | None = None) -> dict[str, np.ndarray]:
         """Features of every requested layer, from one forward pass per batch of images.
 
         Parameters
@@ -155,6 +164,10 @@ class PytorchActivations:
             Called as ``progress(done, total)`` after each batch.
         min_features : int
             A layer with fewer features per image is refused (25, as Brain-Score's check).
+        on_batch : callable, optional
+            Called as ``on_batch(layer, first_row, features)`` with each batch's float32 features of each layer,
+            which are then not kept: memory holds one batch, however wide the layers (the scorer writes them
+            to disk). The return value is then empty.
 
         Returns
         -------
@@ -186,26 +199,32 @@ class PytorchActivations:
                     outputs.clear()
                     self._forward(images)
                     for layer in layers:
-                        self._store(features, layer, self._flatten(layer, outputs.get(layer), len(batch), min_features),
-                                    done, total, batch[0])
+                        flat = self._flatten(layer, outputs.get(layer), len(batch), min_features)
+                        self._check_width(features, layer, flat, total if on_batch is None else 0, batch[0])
+                        if on_batch is None:
+                            features[layer][done:done + len(flat)] = flat
+                        else:
+                            on_batch(layer, done, flat)
+                    outputs.clear()
                     done += len(batch)
                     if progress is not None:
                         progress(done, total)
         finally:
             for hook in hooks:
                 hook.remove()
-        return features
+        return features if on_batch is None else {}
 
-    def _store(self, features: dict, layer: str, flat: np.ndarray, offset: int, total: int, first_path) -> None:
-        """Write one batch of a layer's features at row ``offset`` of its (total, n_features) matrix."""
+    def _check_width(self, features: dict, layer: str, flat: np.ndarray, rows: int, first_path) -> None:
+        """Allocate a layer's (rows, n_features) matrix on its first batch; refuse a later batch of another width.
+
+        Streaming keeps ``rows`` = 0: only the width is remembered."""
         if layer not in features:
-            features[layer] = np.empty((total, flat.shape[1]), dtype=np.float32)
+            features[layer] = np.empty((rows, flat.shape[1]), dtype=np.float32)
         elif flat.shape[1] != features[layer].shape[1]:
             raise ModelError(
                 f"layer '{layer}' of model '{self.identifier}' gave {features[layer].shape[1]} features per image "
                 f"on earlier images but {flat.shape[1]} on {first_path}; every image must give the same number "
                 "(resize images in preprocessing).")
-        features[layer][offset:offset + len(flat)] = flat
 
     @staticmethod
     def _recorder(layer: str, outputs: dict):
@@ -228,7 +247,7 @@ class PytorchActivations:
 
     def _forward(self, images: torch.Tensor) -> None:
         try:
-            self.model(images, **self.forward_kwargs)
+            self.model(images.to(self.device), **self.forward_kwargs)
         except Exception as error:
             where = _failing_module(self.model, error)
             location = f" in layer '{where}'" if where else ""
@@ -252,7 +271,7 @@ class PytorchActivations:
             raise ModelError(
                 f"layer '{layer}' of model '{self.identifier}' gives {flat.shape[1]} features per image; "
                 f"each layer needs at least {min_features}. Choose a larger layer.")
-        return flat.float().numpy()
+        return flat.float().cpu().numpy()
 
 
 def _failing_module(model: torch.nn.Module, error: BaseException) -> str | None:

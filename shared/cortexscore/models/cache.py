@@ -9,7 +9,9 @@ the model's forward pass runs over the set once.
 
 Entries are ``.npz`` files written atomically (write, then rename) so that concurrent processes
 can share one folder; a read refreshes the file's time, and a write evicts the least recently
-used files until the folder fits the cap.
+used files until the folder fits the cap. Their members are stored uncompressed, so
+:func:`open_entry` can hand out each layer as a :class:`~cortexscore.stored.StoredMatrix`
+over the open file: a wide layer is then read in blocks, never whole.
 """
 from __future__ import annotations
 
@@ -17,9 +19,10 @@ import functools
 import hashlib
 import inspect
 import os
+import struct
 import uuid
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +31,7 @@ import torch
 
 from cortexscore.models.activations import weights_hash
 from cortexscore.signing import FileSigner
+from cortexscore.stored import StoredMatrix, iter_rows
 
 DEFAULT_MAX_BYTES = 20 << 30
 MAX_LAYERS = 1000
@@ -113,21 +117,86 @@ class ActivationsKey:
         return hashlib.sha256("\0".join(fields).encode()).hexdigest()
 
 
-def write_entry(path: str | os.PathLike, features: Mapping[str, np.ndarray]) -> None:
-    """Write layer activations as one cache entry: an uncompressed ``.npz`` of float32 arrays, in layer order."""
-    arrays = {f"layer{index}": np.ascontiguousarray(values, dtype=np.float32)
-              for index, values in enumerate(features.values())}
-    with open(path, "wb") as handle:
-        np.savez(handle, __layers__=np.array(list(features), dtype=str), **arrays)
+def write_entry(path: str | os.PathLike,
+                features: Mapping[str, np.ndarray] | Iterable[tuple[str, np.ndarray | StoredMatrix]]) -> None:
+    """Write layer activations as one cache entry: an uncompressed ``.npz`` of float32 arrays, in layer order.
+
+    ``features`` maps layer names to arrays, or gives ``(name, values)`` pairs one at a time: each
+    :class:`~cortexscore.stored.StoredMatrix` among them is copied a row at a time, so writing takes one
+    row's memory, and the pairs can come from a generator that opens each layer's file only for its turn.
+    """
+    if isinstance(features, Mapping) and not any(isinstance(values, StoredMatrix) for values in features.values()):
+        arrays = {f"layer{index}": np.ascontiguousarray(values, dtype=np.float32)
+                  for index, values in enumerate(features.values())}
+        with open(path, "wb") as handle:
+            np.savez(handle, __layers__=np.array(list(features), dtype=str), **arrays)
+        return
+    names = []
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for index, (name, values) in enumerate(features.items() if isinstance(features, Mapping) else features):
+            names.append(name)
+            with archive.open(f"layer{index}.npy", "w", force_zip64=True) as member:
+                if not isinstance(values, StoredMatrix):
+                    np.lib.format.write_array(member, np.ascontiguousarray(values, dtype=np.float32))
+                    continue
+                header = {"descr": np.lib.format.dtype_to_descr(values.dtype), "fortran_order": False,
+                          "shape": values.shape}
+                np.lib.format.write_array_header_1_0(member, header)
+                for row in iter_rows(values):
+                    member.write(row.data)
+        with archive.open("__layers__.npy", "w") as member:
+            np.lib.format.write_array(member, np.array(names, dtype=str))
 
 
-def _check_entry_layout(path: str | os.PathLike, rows: int | None, max_columns: int | None) -> None:
-    """Check an entry's zip directory and array headers before any data is read.
+def _member_data_start(handle, member: zipfile.ZipInfo) -> int:
+    """Where a stored member's bytes begin in the zip file: after its local header, whose lengths it gives."""
+    handle.seek(member.header_offset)
+    local = handle.read(30)
+    if len(local) != 30 or local[:4] != b"PK\x03\x04":
+        raise ValueError(f"member {member.filename!r} has no local header")
+    name_length, extra_length = struct.unpack("<HH", local[26:30])
+    return member.header_offset + 30 + name_length + extra_length
+
+
+def _read_header(handle, what: str):
+    """(shape, fortran_order, dtype) of the ``.npy`` header at ``handle``'s position, of at most 10 kB."""
+    version = np.lib.format.read_magic(handle)
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+    if read_header is None:
+        raise ValueError(f"{what} uses .npy format {version}; use 1.0 or 2.0")
+    return read_header(handle, max_header_size=10000)
+
+
+def read_npy_header(handle, what: str, rows: int | None = None,
+                    max_columns: int | None = None) -> tuple[tuple[int, int], int]:
+    """Shape and header length of a layer's ``.npy`` at ``handle``'s position, checked from the header alone.
+
+    A layer is a 2-D C-order float32 array; ``rows`` and ``max_columns``, when given, bound its shape.
+    The header comes from untrusted code, so its size is bounded and nothing else of it is believed.
+    """
+    start = handle.tell()
+    shape, fortran_order, dtype = _read_header(handle, what)
+    if dtype != np.float32 or len(shape) != 2 or fortran_order:
+        raise ValueError(f"{what} is {dtype} with shape {shape}{' in Fortran order' if fortran_order else ''}; "
+                         "layers are 2-D float32, in C order")
+    if rows is not None and shape[0] != rows:
+        raise ValueError(f"{what} has {shape[0]} rows; the stimulus set has {rows} images")
+    if max_columns is not None and shape[1] > max_columns:
+        raise ValueError(f"{what} has {shape[1]} features, over the limit of {max_columns}")
+    return (int(shape[0]), int(shape[1])), handle.tell() - start
+
+
+def _check_entry_layout(path: str | os.PathLike, rows: int | None,
+                        max_columns: int | None) -> dict[int, tuple[int, tuple[int, int]]]:
+    """Check an entry's zip directory and array headers before any data is read; return where each layer lies.
 
     Entries can come from untrusted code, so compressed members (a deflate bomb expands in the reader),
-    unknown members, and arrays of the wrong type or size are refused from their headers alone.
+    unknown members, and arrays of the wrong type or size are refused from their headers alone. The
+    result maps each layer's index to (the file offset of its first row, its shape).
     """
-    with zipfile.ZipFile(path) as archive:
+    layout = {}
+    with open(path, "rb") as raw, zipfile.ZipFile(raw) as archive:
         members = archive.infolist()
         if not 0 < len(members) <= MAX_LAYERS + 1:
             raise ValueError(f"it has {len(members)} members; an entry holds __layers__ and 1 to {MAX_LAYERS} layers")
@@ -139,24 +208,16 @@ def _check_entry_layout(path: str | os.PathLike, rows: int | None, max_columns: 
             if not (stem == "__layers__" or (stem.startswith("layer") and stem[5:].isdigit())):
                 raise ValueError(f"unexpected member {member.filename!r}")
             with archive.open(member) as handle:
-                version = np.lib.format.read_magic(handle)
-                read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                               (2, 0): np.lib.format.read_array_header_2_0}.get(version)
-                if read_header is None:
-                    raise ValueError(f"member {member.filename!r} uses .npy format {version}; use 1.0 or 2.0")
-                shape, _, dtype = read_header(handle, max_header_size=10000)
-            if stem == "__layers__":
-                if dtype.kind != "U" or len(shape) != 1 or dtype.itemsize > 4 * 512:
-                    raise ValueError("__layers__ must be a 1-D array of layer names")
-                continue
-            if dtype != np.float32 or len(shape) != 2:
-                raise ValueError(f"layer {stem} is {dtype} with shape {shape}; layers are 2-D float32")
-            if rows is not None and shape[0] != rows:
-                raise ValueError(f"layer {stem} has {shape[0]} rows; the stimulus set has {rows} images")
-            if max_columns is not None and shape[1] > max_columns:
-                raise ValueError(f"layer {stem} has {shape[1]} features, over the limit of {max_columns}")
-            if member.file_size < 4 * shape[0] * shape[1]:
+                if stem == "__layers__":
+                    shape, _, dtype = _read_header(handle, f"member {member.filename!r}")
+                    if dtype.kind != "U" or len(shape) != 1 or dtype.itemsize > 4 * 512:
+                        raise ValueError("__layers__ must be a 1-D array of layer names")
+                    continue
+                shape, header_length = read_npy_header(handle, f"layer {stem}", rows, max_columns)
+            if member.file_size < header_length + 4 * shape[0] * shape[1]:
                 raise ValueError(f"layer {stem} is truncated")
+            layout[int(stem[5:])] = (_member_data_start(raw, member) + header_length, shape)
+    return layout
 
 
 def read_entry(path: str | os.PathLike, *, rows: int | None = None,
@@ -190,6 +251,39 @@ def read_entry(path: str | os.PathLike, *, rows: int | None = None,
         raise ValueError(f"{path} must hold 2-D float32 layers with one row per image each; "
                          f"layers {bad or sorted(features)} do not")
     return features
+
+
+def open_entry(path: str | os.PathLike, *, rows: int | None = None,
+               max_columns: int | None = None) -> dict[str, StoredMatrix]:
+    """The layers of an entry file as :class:`~cortexscore.stored.StoredMatrix`, read only when used.
+
+    The layout is checked as :func:`read_entry` checks it; the layers share one open file, which stays
+    readable while any of them lives, even after the entry is evicted or deleted.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "entry.npz"
+    >>> write_entry(path, {"relu1": np.ones((2, 3)), "fc": np.arange(8).reshape(2, 4)})
+    >>> stored = open_entry(path)
+    >>> {layer: values.shape for layer, values in stored.items()}
+    {'relu1': (2, 3), 'fc': (2, 4)}
+    >>> stored["fc"].read_columns(2, 4)
+    array([[2., 3.],
+           [6., 7.]], dtype=float32)
+    """
+    try:
+        layout = _check_entry_layout(path, rows, max_columns)
+        with np.load(path) as stored:
+            names = [str(name) for name in stored["__layers__"]]
+        if sorted(layout) != list(range(len(names))) or not names:
+            raise ValueError(f"it names {len(names)} layers but holds {len(layout)}")
+        if len({shape[0] for _, shape in layout.values()}) != 1:
+            raise ValueError("it must hold 2-D float32 layers with one row per image each; its layers' rows differ")
+        handle = open(path, "rb")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path} is not a readable activations file ({type(error).__name__}: {error})") from None
+    return {name: StoredMatrix(handle, *layout[index]) for index, name in enumerate(names)}
 
 
 class ActivationsCache:
@@ -234,6 +328,17 @@ class ActivationsCache:
         except (OSError, ValueError):
             return None  # missing, or truncated by a crash mid-write on a filesystem without atomic rename
 
+    def open(self, key: ActivationsKey) -> dict[str, StoredMatrix] | None:
+        """As :meth:`get`, but the layers stay on disk (:func:`open_entry`): what the scorer scores wide layers from."""
+        path = self._path(key)
+        try:
+            os.utime(path)
+            if self.signer is not None and not self.signer.verify(path, key.digest()):
+                return None
+            return open_entry(path)
+        except (OSError, ValueError):
+            return None
+
     def put(self, key: ActivationsKey, features: Mapping[str, np.ndarray]) -> None:
         """Store ``features``, then evict least recently used entries until the cache fits its cap."""
         if sum(np.asarray(values).size * 4 for values in features.values()) > self.max_bytes:
@@ -247,16 +352,18 @@ class ActivationsCache:
         return self._partial(key)
 
     def adopt(self, key: ActivationsKey, staged: str | os.PathLike, *, rows: int | None = None,
-              max_columns: int | None = None) -> dict[str, np.ndarray]:
-        """Take over an entry file at :meth:`staging_path`, without writing it again; return its layers.
+              max_columns: int | None = None) -> dict[str, StoredMatrix]:
+        """Take over an entry file at :meth:`staging_path`, without writing it again; return its layers, on disk.
 
-        The scorer copies its sandboxed child's activations file there once, instead of loading and
+        The scorer writes its sandboxed child's activations there once, instead of loading and
         re-saving hundreds of megabytes. The file is checked first (it comes from untrusted code), with
         ``rows`` and ``max_columns`` checked from its headers: ``ValueError`` names what is wrong.
+        An entry larger than the whole cache is not kept: its layers stay readable through their open
+        file, whose space the system frees when the last of them is gone.
         """
         staged = Path(staged)
         try:
-            features = read_entry(staged, rows=rows, max_columns=max_columns)
+            features = open_entry(staged, rows=rows, max_columns=max_columns)
             if staged.stat().st_size > self.max_bytes:
                 staged.unlink()
                 return features
@@ -264,7 +371,7 @@ class ActivationsCache:
             staged.unlink(missing_ok=True)
             raise
         self._commit(key, staged)
-        return features  # already read in full by the check: reading the entry again would double the I/O
+        return features
 
     def _partial(self, key: ActivationsKey) -> Path:
         path = self._path(key)

@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.decomposition import PCA
 
+from cortexscore.metrics._assembly import GRAM_CHUNK_FEATURES
 from cortexscore.signing import FileSigner
+from cortexscore.stored import StoredMatrix, column_blocks
 
 SELECTION_COMPONENTS = 1000
 
@@ -41,12 +43,14 @@ def select_layer(layer_scores: dict[str, float]) -> str:
     return max(finite, key=finite.get)
 
 
-def reduce_for_selection(features: np.ndarray, n_components: int = SELECTION_COMPONENTS,
+def reduce_for_selection(features: np.ndarray | StoredMatrix, n_components: int = SELECTION_COMPONENTS,
                          random_state: int = 0) -> np.ndarray:
     """Project (n_stimuli, n_features) onto its leading principal components for layer selection.
 
     Layers with at most ``n_components`` features are returned unchanged, as Brain-Score's
-    layer PCA does. Otherwise the number of components is capped at ``n_stimuli``.
+    layer PCA does. Otherwise the number of components is capped at ``n_stimuli``. A layer kept on
+    disk (:class:`~cortexscore.stored.StoredMatrix`) much wider than it has stimuli is reduced from
+    its Gram matrix a block of features at a time, never read whole.
 
     Examples
     --------
@@ -56,7 +60,8 @@ def reduce_for_selection(features: np.ndarray, n_components: int = SELECTION_COM
     >>> reduce_for_selection(features[:, :500]).shape
     (30, 500)
     """
-    features = np.asarray(features)
+    if not isinstance(features, StoredMatrix):
+        features = np.asarray(features)
     if features.ndim != 2:
         raise ValueError(f"features must be 2-D (n_stimuli, n_features); got shape {features.shape}.")
     if features.shape[1] <= n_components:
@@ -65,16 +70,21 @@ def reduce_for_selection(features: np.ndarray, n_components: int = SELECTION_COM
     if features.shape[1] > 4 * features.shape[0]:
         return _gram_pca_scores(features, components)
     pca = PCA(n_components=components, random_state=random_state)
-    return pca.fit_transform(features).astype(np.float32, copy=False)
+    return pca.fit_transform(np.asarray(features)).astype(np.float32, copy=False)
 
 
-def _gram_pca_scores(features: np.ndarray, n_components: int) -> np.ndarray:
+def _gram_pca_scores(features: np.ndarray | StoredMatrix, n_components: int) -> np.ndarray:
     """PCA scores from the stimuli x stimuli Gram matrix: the same projection as PCA, but costing
-    n_stimuli**2 * n_features instead of an SVD over the (much wider) feature axis."""
-    centred = features.astype(np.float64)  # one copy, centred in place
-    centred -= centred.mean(axis=0)
-    # ``a @ a.T`` on one array is a symmetric rank-k update in BLAS: half the work of a general product.
-    gram = centred @ centred.T
+    n_stimuli**2 * n_features instead of an SVD over the (much wider) feature axis.
+
+    Each feature is centred on its own, so the centred Gram matrix adds up over blocks of features:
+    memory is one float64 block, not a float64 copy of the layer."""
+    gram = np.zeros((features.shape[0], features.shape[0]))
+    for _, block in column_blocks(features, GRAM_CHUNK_FEATURES):
+        centred = block.astype(np.float64)  # one copy of the block, centred in place
+        centred -= centred.mean(axis=0)
+        # ``a @ a.T`` on one array is a symmetric rank-k update in BLAS: half the work of a general product.
+        gram += centred @ centred.T
     eigenvalues, eigenvectors = np.linalg.eigh(gram)
     order = np.argsort(eigenvalues)[::-1][:n_components]
     eigenvalues, eigenvectors = np.clip(eigenvalues[order], 0, None), eigenvectors[:, order]
