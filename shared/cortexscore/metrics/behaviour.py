@@ -24,7 +24,6 @@ beside ``presentation`` is squeezed.
 from __future__ import annotations
 
 import itertools
-import math
 import warnings
 
 import numpy as np
