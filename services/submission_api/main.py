@@ -15,7 +15,7 @@ from cortexscore.observability import configure_logging, uvicorn_log_config
 from cortexscore.storage import StorageError, open_store
 
 from submission_api.accounts.router import router as accounts_router
-from submission_api.accounts.service import AdminNameSquatted, ensure_admin
+from submission_api.accounts.service import AdminNameSquatted, ReferenceAccountRefused, ensure_admin, ensure_reference
 from submission_api.core.config import ApiSettings, get_settings
 from submission_api.core.db import make_engine, make_sessionmaker, migrate
 from submission_api.core.openapi import document_error_shapes
@@ -66,6 +66,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             except AdminNameSquatted as error:
                 # Refuse loudly but keep serving: no account gains admin rights it did not have.
                 log.error("no bootstrap admin: %s", error)
+    if settings.reference_token.get_secret_value():
+        with app.state.sessionmaker() as session:
+            try:
+                ensure_reference(session, settings.reference_token.get_secret_value())
+            except ReferenceAccountRefused as error:
+                log.error("no reference account: %s", error)
     app.state.store = open_store(settings.object_store_url, access_key=settings.s3_access_key,
                                  secret_key=settings.s3_secret_key.get_secret_value())
     app.state.catalogue = Catalogue(settings.store_url)

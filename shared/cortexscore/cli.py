@@ -298,6 +298,9 @@ def submit(
             # Shown once: an anonymous upload's logs, cancel and visibility need it.
             errors.print(f"owner secret (shown once; set CORTEXSCORE_OWNER_SECRET to read its logs or cancel it): "
                          f"{created['owner_secret']}", soft_wrap=True)
+        if created.get("visibility"):
+            # Private unless --public: say who sees it on the leaderboard, and how to change that.
+            errors.print(created["visibility"], soft_wrap=True, markup=False, highlight=False)
         if not wait:
             console.print(created["id"])
             return
@@ -445,11 +448,26 @@ def prepare_reference(reference: Reference, examples: Path, workdir: Path) -> Pa
     return copy
 
 
+REFERENCE_ACCOUNT = "reference"
 SEED_HELP = ("Submit every reference submission of examples/ publicly, so that the leaderboard starts with them."
-             "\n\nEach goes through the normal REST API (POST /submissions with public=true) with the token given, "
-             "meant for the platform's `reference` account, and is followed until it ends. Exit 0 when every "
-             "submission completed; 1 when one failed or a reference was skipped (MobileNetV1 without its weights); "
-             "2 on a connection error; 3 when the platform refused an upload.")
+             "\n\nEach goes through the normal REST API (POST /submissions with public=true) with the token of the "
+             "platform's reserved `reference` account (`make seed` reads the one `make run` wrote to "
+             "var/reference-token), so that the leaderboard marks them as reference models, and is followed until "
+             "it ends. Exit 0 when every submission completed; 1 when one failed or a reference was skipped "
+             "(MobileNetV1 without its weights); 2 on a connection error or a token that is not the reference "
+             "account's; 3 when the platform refused an upload.")
+
+
+def _check_reference_account(client: Client) -> None:
+    """Exit 2 unless the client's token is the reserved ``reference`` account's."""
+    if not client.token:
+        raise _fail("seed-leaderboard submits as the platform's reference account: give its token with --token or "
+                    "$CORTEXSCORE_TOKEN (`make seed` reads var/reference-token, which `make run` writes)")
+    me = _call(client.me)
+    if me["name"] != REFERENCE_ACCOUNT:
+        raise _fail(f"this token is user {me['name']!r}'s, not the {REFERENCE_ACCOUNT!r} account's: the leaderboard "
+                    "would not mark these submissions as reference models. Use the reference account's token "
+                    "(`make run` writes it to var/reference-token; the API's setting is API_REFERENCE_TOKEN)")
 
 
 @app.command("seed-leaderboard", help=SEED_HELP)
@@ -479,6 +497,7 @@ def seed_leaderboard(
     submitted: dict[str, Reference] = {}
     skipped, refused = [], []
     with Client(url, token) as client, tempfile.TemporaryDirectory(prefix="cortexscore-seed-") as workdir:
+        _check_reference_account(client)
         for reference in chosen:
             try:
                 folder = prepare_reference(reference, examples, Path(workdir))

@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query
 
+from submission_api.accounts.dependencies import BrowserUser
 from submission_api.core.dependencies import SessionDep
 from submission_api.leaderboard.service import View, model_entry, parse_weights
 
 
-def listed_model(submission_id: str, model: str, session: SessionDep) -> dict:
-    entry = model_entry(session, submission_id, model)
+def listed_model(submission_id: str, model: str, session: SessionDep, viewer: BrowserUser) -> dict:
+    """The model, if it is on the board: public, or the signed-in viewer's own."""
+    entry = model_entry(session, submission_id, model, viewer.id if viewer else None)
     if entry is None:
         raise HTTPException(404, f"no public model {model!r} in submission {submission_id!r}")
     return entry
@@ -40,6 +42,9 @@ def board_view(
     architecture: str | None = None, family: str | None = None, training_data: str | None = None,
     licence: str | None = None,
     params_min: Annotated[float | None, Query(ge=0)] = None, params_max: Annotated[float | None, Query(ge=0)] = None,
+    reference: Annotated[bool | None, Query(description="true: only the reference models (submitted by the "
+                                                        "reserved 'reference' account); false: only the others")]
+    = None,
 ) -> View:
     try:
         weights = parse_weights(w)
@@ -50,7 +55,7 @@ def board_view(
                     if value)
     subset = tuple(sorted(filter(None, benchmarks.split(",")))) if benchmarks is not None else None
     return View(q=q.strip(), benchmarks=subset, weights=tuple(sorted(weights)), filters=filters,
-                params_min=params_min, params_max=params_max)
+                params_min=params_min, params_max=params_max, reference=reference)
 
 
 def as_of_moment(as_of: Annotated[str | None, Query(description="YYYY-MM-DD or ISO datetime: the board as it "
@@ -60,3 +65,11 @@ def as_of_moment(as_of: Annotated[str | None, Query(description="YYYY-MM-DD or I
 
 BoardView = Annotated[View, Depends(board_view)]
 AsOf = Annotated[datetime | None, Depends(as_of_moment)]
+
+
+def viewer_id(viewer: BrowserUser) -> int | None:
+    """The signed-in viewer's id (their private models join the board), None for everyone else."""
+    return viewer.id if viewer else None
+
+
+ViewerId = Annotated[int | None, Depends(viewer_id)]
