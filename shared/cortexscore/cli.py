@@ -465,9 +465,9 @@ def _check_reference_account(client: Client) -> None:
                     "$CORTEXSCORE_TOKEN (`make seed` reads var/reference-token, which `make run` writes)")
     me = _call(client.me)
     if me["name"] != REFERENCE_ACCOUNT:
-        raise _fail(f"this token is user {me['name']!r}'s, not the {REFERENCE_ACCOUNT!r} account's: the leaderboard "
-                    "would not mark these submissions as reference models. Use the reference account's token "
-                    "(`make run` writes it to var/reference-token; the API's setting is API_REFERENCE_TOKEN)")
+        raise _fail(f"this token belongs to user {me['name']!r}, not to the {REFERENCE_ACCOUNT!r} account: the "
+                    "leaderboard would not mark these submissions as reference models. Use the reference account's "
+                    "token (`make run` writes it to var/reference-token; the API's setting is API_REFERENCE_TOKEN)")
 
 
 @app.command("seed-leaderboard", help=SEED_HELP)
