@@ -404,10 +404,13 @@ class Reference:
     name: str
     folder: str  # relative to examples/
     about: str
+    # The kinds of benchmark it can be scored on; without --benchmarks it gets the leaderboard suite's of these.
+    kinds: tuple[str, ...] = ("neural", "behavior", "engineering")
 
 
 REFERENCE_SUBMISSIONS = (
-    Reference("pixels", "pixels_submission/pixels", "the pixels baseline"),
+    # No ImageNet logits: the behavioural benchmarks could only fail.
+    Reference("pixels", "pixels_submission/pixels", "the pixels baseline", kinds=("neural",)),
     Reference("efficientnet_lite0", "efficientnet_lite0_submission/efficientnet_lite0",
               "EfficientNet-Lite0, trained and untrained"),
     Reference("mobilenet_v1", "mobilenet_submission/mobilenet_v1", "MobileNetV1, trained and untrained"),
@@ -418,6 +421,22 @@ MOBILENET_WEIGHTS = "mobilenet_v1_1.0_224.pt"
 def default_examples_dir() -> Path:
     """The repository's examples/ (the package is installed from the repository, editable)."""
     return Path(__file__).resolve().parents[2] / "examples"
+
+
+def reference_benchmarks(reference: Reference, catalogue: list[dict]) -> str | None:
+    """The benchmarks to send ``reference`` to when none are given: None (the platform's default suite) when it
+    can take every kind, else the suite's benchmarks of its kinds, as the platform picks the suite.
+
+    >>> pixels = Reference("pixels", "pixels_submission/pixels", "", kinds=("neural",))
+    >>> reference_benchmarks(pixels, [{"identifier": "A.IT", "kind": "neural", "leaderboard": True},
+    ...                               {"identifier": "B-behaviour", "kind": "behavior", "leaderboard": True},
+    ...                               {"identifier": "Synthetic.IT", "kind": "neural", "leaderboard": False}])
+    'A.IT'
+    """
+    if set(reference.kinds) >= {"neural", "behavior", "engineering"}:
+        return None
+    suite = [entry for entry in catalogue if entry["leaderboard"]] or catalogue
+    return ",".join(entry["identifier"] for entry in suite if entry["kind"] in reference.kinds)
 
 
 def prepare_reference(reference: Reference, examples: Path, workdir: Path) -> Path:
@@ -505,8 +524,14 @@ def seed_leaderboard(
                 _say(f"skipped {reference.name}: {error}")
                 skipped.append(reference.name)
                 continue
+            chosen_benchmarks = benchmarks or reference_benchmarks(reference, _call(client.benchmarks))
+            if chosen_benchmarks == "":
+                _say(f"skipped {reference.name}: the platform has no benchmark of the kinds it takes "
+                     f"({', '.join(reference.kinds)})")
+                skipped.append(reference.name)
+                continue
             try:
-                created = client.submit(folder, benchmarks=benchmarks, public=True)
+                created = client.submit(folder, benchmarks=chosen_benchmarks, public=True)
             except PlatformUnreachable as error:
                 raise _fail(str(error)) from None
             except ApiError as error:
