@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Query
+from fastapi import Depends, Header, HTTPException
 
 from submission_api.accounts.service import authenticate
 from submission_api.core.dependencies import SessionDep
@@ -28,19 +28,6 @@ def optional_user(session: SessionDep, authorization: Annotated[str | None, Head
 
 
 OptionalUser = Annotated[User | None, Depends(optional_user)]
-
-
-def browser_user(session: SessionDep, authorization: Annotated[str | None, Header()] = None,
-                 token: Annotated[str | None, Query(max_length=200, description=(
-                     "your API token, for a browser that cannot send 'Authorization: Bearer' (the header is "
-                     "preferred): the leaderboard then also shows your private models"))] = None) -> User | None:
-    """As :func:`optional_user`, but the token may also come as ``?token=`` (a link a browser follows)."""
-    if not token or authorization is not None:
-        return optional_user(session, authorization)
-    return optional_user(session, f"Bearer {token}")
-
-
-BrowserUser = Annotated[User | None, Depends(browser_user)]
 
 
 def current_user(user: OptionalUser) -> User:

@@ -4,16 +4,33 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query
+from fastapi import Depends, Header, HTTPException, Query
 
-from submission_api.accounts.dependencies import BrowserUser
+from submission_api.accounts.service import authenticate
 from submission_api.core.dependencies import SessionDep
 from submission_api.leaderboard.service import View, model_entry, parse_weights
 
 
-def listed_model(submission_id: str, model: str, session: SessionDep, viewer: BrowserUser) -> dict:
+def viewer_id(session: SessionDep, authorization: Annotated[str | None, Header()] = None,
+              token: Annotated[str | None, Query(max_length=200, description=(
+                  "your API token, for a browser's link (the 'Authorization: Bearer' header is preferred): the "
+                  "board then also holds your own private models"))] = None) -> int | None:
+    """The signed-in viewer's id, whose private models join the board; None for everyone else.
+
+    The board is public: a token that is unknown or revoked shows it as to anyone, as it always has, rather
+    than refusing it (401 is for the routes that need a user)."""
+    scheme, _, header_token = (authorization or "").partition(" ")
+    raw = header_token.strip() if scheme.lower() == "bearer" and header_token.strip() else (token or "").strip()
+    user = authenticate(session, raw) if raw else None
+    return user.id if user else None
+
+
+ViewerId = Annotated[int | None, Depends(viewer_id)]
+
+
+def listed_model(submission_id: str, model: str, session: SessionDep, owner_id: ViewerId) -> dict:
     """The model, if it is on the board: public, or the signed-in viewer's own."""
-    entry = model_entry(session, submission_id, model, viewer.id if viewer else None)
+    entry = model_entry(session, submission_id, model, owner_id)
     if entry is None:
         raise HTTPException(404, f"no public model {model!r} in submission {submission_id!r}")
     return entry
@@ -65,11 +82,3 @@ def as_of_moment(as_of: Annotated[str | None, Query(description="YYYY-MM-DD or I
 
 BoardView = Annotated[View, Depends(board_view)]
 AsOf = Annotated[datetime | None, Depends(as_of_moment)]
-
-
-def viewer_id(viewer: BrowserUser) -> int | None:
-    """The signed-in viewer's id (their private models join the board), None for everyone else."""
-    return viewer.id if viewer else None
-
-
-ViewerId = Annotated[int | None, Depends(viewer_id)]
