@@ -43,7 +43,9 @@ def test_make_seed_scores_the_reference_models_as_the_reference_account(scored_p
     assert pixels["public"] is True
     assert {name: cell["status"] for name, cell in pixels["benchmarks"].items()} == {
         name: "succeeded" for name in FIXTURE_BENCHMARKS}
-    assert all(not row["reference"] for row in board["models"] if row["model"] != "pixels")
+    users = [row for row in board["models"]
+             if row["submission_id"] in (scored_platform.match_submission, scored_platform.custom_submission)]
+    assert users and not any(row["reference"] for row in users)
     submission = httpx.get(f"{scored_platform.url}/submissions/{pixels['submission_id']}", timeout=30).json()
     assert submission["status"] == "completed"
     # A user's own submission, private by default, is on their board only, beside the reference models.
