@@ -8,6 +8,7 @@ baseline scores in seconds; the real datasets' numbers are in docs/benchmarks.md
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,8 +39,10 @@ def test_make_seed_scores_the_reference_models_as_the_reference_account(scored_p
     # Pixels has no ImageNet logits: the leaderboard suite's neural benchmarks only (here, both fixtures).
     assert f"models pixels on {', '.join(sorted(FIXTURE_BENCHMARKS))}" in seeded.stderr, seeded.stderr
     assert seeded.stderr.strip().splitlines()[-1] == "reference submissions: 1 submitted, 1 completed"
+    seeded_id = re.search(r"^submitted pixels \(the pixels baseline\) as (\S+):", seeded.stderr, re.M).group(1)
     board = Client(scored_platform.url).leaderboard()
-    [pixels] = [row for row in board["models"] if row["model"] == "pixels" and row["reference"]]
+    [pixels] = [row for row in board["models"] if row["submission_id"] == seeded_id]
+    assert (pixels["model"], pixels["reference"]) == ("pixels", True)
     assert pixels["public"] is True
     assert {name: cell["status"] for name, cell in pixels["benchmarks"].items()} == {
         name: "succeeded" for name in FIXTURE_BENCHMARKS}
