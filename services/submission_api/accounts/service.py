@@ -14,8 +14,12 @@ from submission_api.core.models import ApiToken, User, utcnow
 
 TOKEN_PREFIX = "cs_"
 ADMIN_NAME = "admin"
-# Names only start-up may give: a user who signed up as one of them could pass for the operator.
-RESERVED_NAMES = frozenset({ADMIN_NAME, "administrator", "root", "cortexscore"})
+# The account whose public submissions the leaderboard marks as reference models (`make seed` submits them).
+REFERENCE_NAME = "reference"
+# The name of the token start-up gives the reference account: how start-up tells its own account from a squatter's.
+REFERENCE_TOKEN_NAME = "reference account (API_REFERENCE_TOKEN)"
+# Names only start-up may give: a user who signed up as one of them could pass for the operator or its models.
+RESERVED_NAMES = frozenset({ADMIN_NAME, "administrator", "root", "cortexscore", REFERENCE_NAME})
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
 
 
@@ -56,6 +60,9 @@ def create_token(session: Session, *, user: User, name: str = "", token: str | N
 def create_account(session: Session, *, name: str, token_name: str = "") -> tuple[User, ApiToken, str]:
     """A new user and their first token, committed together; raises NameTaken or ValueError as create_user does,
     and NameTaken for a reserved name."""
+    if name.casefold() == REFERENCE_NAME:
+        raise NameTaken(f"the user name {name!r} is reserved for the platform's reference models (`make seed` "
+                        "submits them with the reference account's token); choose another")
     if name.casefold() in RESERVED_NAMES:
         raise NameTaken(f"the user name {name!r} is reserved for the platform; choose another")
     user = create_user(session, name=name)
@@ -117,3 +124,41 @@ def ensure_admin(session: Session, token: str) -> User:
         raise AdminNameSquatted(f"API_ADMIN_TOKEN is already the token of user {held.user_id}; choose another")
     session.commit()
     return admin
+
+
+class ReferenceAccountRefused(RuntimeError):
+    """Start-up cannot give API_REFERENCE_TOKEN to the reference account without handing someone else's rights."""
+
+
+def ensure_reference(session: Session, token: str) -> User:
+    """The reserved ``reference`` account: created on first start, holding ``token`` and no other start-up token.
+
+    A new ``token`` (``var/reference-token`` made again, or the setting changed) replaces the one start-up gave
+    before, which is revoked. Start-up never adopts a user it did not create: if a user who signed up before the
+    name was reserved holds it, or the token is already some other user's (or revoked), it raises
+    ReferenceAccountRefused and changes nothing.
+    """
+    user = session.scalar(select(User).where(User.name == REFERENCE_NAME))
+    if user is None:
+        user = create_user(session, name=REFERENCE_NAME)
+    elif user.is_admin or not any(row.name == REFERENCE_TOKEN_NAME for row in user.tokens):
+        session.rollback()
+        raise ReferenceAccountRefused(f"user {user.id} holds the name {REFERENCE_NAME!r} but was not created by "
+                                      "start-up; its submissions would pass for reference models. Rename or delete "
+                                      "that user, then start again")
+    held = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if held is not None and held.user_id != user.id:
+        session.rollback()
+        raise ReferenceAccountRefused(f"API_REFERENCE_TOKEN is already the token of user {held.user_id}; "
+                                      "choose another")
+    if held is not None and held.revoked_at is not None:
+        session.rollback()
+        raise ReferenceAccountRefused("API_REFERENCE_TOKEN was revoked; set a new one (`make run`: delete "
+                                      "var/reference-token and start again)")
+    if held is None:
+        held, _ = create_token(session, user=user, name=REFERENCE_TOKEN_NAME, token=token)
+    for row in user.tokens:
+        if row.name == REFERENCE_TOKEN_NAME and row.id != held.id and row.revoked_at is None:
+            row.revoked_at = utcnow()
+    session.commit()
+    return user

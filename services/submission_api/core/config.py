@@ -29,6 +29,9 @@ class ApiSettings(BaseSettings):
     allow_signup: bool = True
     # An admin account is created (or its token re-keyed) at start-up when this is set.
     admin_token: Annotated[SecretStr, real_secret("API_ADMIN_TOKEN", required=False)] = SecretStr("")
+    # The reserved `reference` account (the leaderboard's reference models) is created, or re-keyed, at start-up
+    # when this is set; `make run` generates one under var/ and `make seed` submits with it.
+    reference_token: Annotated[SecretStr, real_secret("API_REFERENCE_TOKEN", required=False)] = SecretStr("")
     quota_uploads_per_day: int = 50
     quota_concurrent_jobs: int = 200
     webhook_timeout_seconds: float = 10.0

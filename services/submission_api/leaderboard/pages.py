@@ -5,6 +5,7 @@ script, served from /static like every other asset, adds column sorting.
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
@@ -78,14 +79,21 @@ def header_layout(benchmarks: list[dict]) -> dict:
             "engineering": engineering, "leaves": leaves}
 
 
-def render_leaderboard(request, session, view, as_of) -> str:
-    """The page for a view: every model is in it (those the view filters out are hidden), so that the page's
-    script can change the view without a reload; rendered once per board state and view."""
+def render_leaderboard(request, session, view, as_of, owner_id: int | None = None) -> tuple[str, tuple]:
+    """The page for a view, and its cache key: every model is in it (those the view filters out are hidden), so
+    that the page's script can change the view without a reload; rendered once per board state, view and viewer.
+
+    A signed-in owner (``owner_id``, token from ``?token=``) also sees their private models, badged ``private``,
+    and the page's links keep the token so that their model pages open."""
     from submission_api.leaderboard.service import (
         CARD_FILTERS, View, apply_view, cached, card_values, full_board, matches)
 
+    # The token a browser came with, kept in the page's links: never the Authorization header's.
+    token = request.query_params.get("token", "") if owner_id is not None else ""
+    key = ("page", as_of, view, str(request.base_url), hashlib.sha256(token.encode()).hexdigest() if token else "")
+
     def build() -> str:
-        board = full_board(session, as_of)
+        board = full_board(session, as_of, owner_id)
         weighted = apply_view(board, View(benchmarks=view.benchmarks, weights=view.weights))
         all_cells = {(row["submission_id"], row["model"]): row["benchmarks"] for row in board["models"]}
         rows, rank = [], 0
@@ -105,9 +113,10 @@ def render_leaderboard(request, session, view, as_of) -> str:
         return TEMPLATES.get_template("leaderboard.html").render(
             request=request, board=board, rows=rows, layout=layout, view=view, row_cells=row_cells,
             weights=dict(view.weights), as_of=as_of, cards=card_values(board), card_filters=CARD_FILTERS,
-            query=str(request.url.query), url_for=request.url_for)
+            query=str(request.url.query), url_for=request.url_for, token=token, signed_in=owner_id is not None,
+            references=any(row["reference"] for row in board["models"]))
 
-    return cached(session, ("page", as_of, view, str(request.base_url)), build)
+    return cached(session, key, build, owner_id=owner_id), key
 
 
 def cell_attributes(cell: dict | None) -> Markup:

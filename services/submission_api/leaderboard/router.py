@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from submission_api.core.dependencies import SessionDep
 from submission_api.leaderboard.benchmarks import benchmark_detail, compare_models
-from submission_api.leaderboard.dependencies import AsOf, BoardView, ListedModel
+from submission_api.leaderboard.dependencies import AsOf, BoardView, ListedModel, ViewerId
 from submission_api.leaderboard.export import board_csv
 from submission_api.leaderboard.pages import TEMPLATES, layer_plot, render_leaderboard
 from submission_api.leaderboard.schemas import BenchmarkDetail, ComparePublic, LeaderboardPublic
@@ -23,44 +23,63 @@ router = APIRouter(tags=["leaderboard"])
 
 
 def _board_response(request: Request, session, key: tuple, body: bytes | str, media_type: str,
-                    headers: dict | None = None) -> Response:
+                    headers: dict | None = None, owner_id: int | None = None) -> Response:
     """A board-sized body (megabytes for 1000 models), gzipped once per board state for clients that accept it."""
     data = body.encode() if isinstance(body, str) else body
-    headers = {**(headers or {}), "Vary": "Accept-Encoding"}
+    # A signed-in owner's board differs from everyone's: never let a shared cache hand it on.
+    headers = {**(headers or {}), "Vary": "Accept-Encoding, Authorization",
+               **({"Cache-Control": "private"} if owner_id is not None else {})}
     if "gzip" in request.headers.get("accept-encoding", "") and len(data) > 4096:
-        compressed = cached(session, ("gzip", *key), lambda: gzip.compress(data, compresslevel=5, mtime=0))
+        compressed = cached(session, ("gzip", *key), lambda: gzip.compress(data, compresslevel=5, mtime=0),
+                            owner_id=owner_id)
         return Response(compressed, media_type=media_type, headers={**headers, "Content-Encoding": "gzip"})
     return Response(data, media_type=media_type, headers=headers)
 
 
-@router.get("/leaderboard", response_model=LeaderboardPublic)
-def read_leaderboard(request: Request, session: SessionDep, view: BoardView, as_of: AsOf) -> Response:
-    """Every public model's aggregates and benchmark scores, ranked by average, in the view the query asks for."""
-    board = leaderboard(session, view, as_of)
+@router.get("/leaderboard", response_model=LeaderboardPublic, summary="The leaderboard as JSON",
+            responses={200: {"description": "the columns, then one row per model ranked by average (unscored "
+                                            "last), each with `reference` and `public`"}})
+def read_leaderboard(request: Request, session: SessionDep, view: BoardView, as_of: AsOf,
+                     owner_id: ViewerId) -> Response:
+    """Every public model's aggregates and benchmark scores, ranked by average, in the view the query asks for.
+
+    Rows submitted by the reserved `reference` account (`make seed`) have `reference: true`. With a token
+    (`Authorization: Bearer`, or `?token=`) the board also holds the caller's own private models, marked
+    `public: false`; nobody else sees them."""
+    board = leaderboard(session, view, as_of, owner_id)
     body = cached(session, ("json", as_of, view),
-                  lambda: LeaderboardPublic.model_validate(board).model_dump_json().encode())
-    return _board_response(request, session, ("json", as_of, view), body, "application/json")
+                  lambda: LeaderboardPublic.model_validate(board).model_dump_json().encode(), owner_id=owner_id)
+    return _board_response(request, session, ("json", as_of, view), body, "application/json", owner_id=owner_id)
 
 
-@router.get("/leaderboard.csv", response_class=Response,
+@router.get("/leaderboard.csv", response_class=Response, summary="The leaderboard as CSV",
             responses={200: {"content": {"text/csv": {}}, "description": "the view as CSV"}})
-def read_leaderboard_csv(request: Request, session: SessionDep, view: BoardView, as_of: AsOf) -> Response:
-    """The view as CSV: a line per model, its aggregates, then score, raw, ceiling, ceiled and error per benchmark."""
-    text = cached(session, ("csv", as_of, view), lambda: board_csv(leaderboard(session, view, as_of)).encode())
+def read_leaderboard_csv(request: Request, session: SessionDep, view: BoardView, as_of: AsOf,
+                         owner_id: ViewerId) -> Response:
+    """The view as CSV: a line per model, its aggregates, then score, raw, ceiling, ceiled and error per benchmark.
+    With a token, the caller's private models are in it too, as in `GET /leaderboard`."""
+    text = cached(session, ("csv", as_of, view),
+                  lambda: board_csv(leaderboard(session, view, as_of, owner_id)).encode(), owner_id=owner_id)
     return _board_response(request, session, ("csv", as_of, view), text, "text/csv; charset=utf-8",
-                           {"Content-Disposition": 'attachment; filename="leaderboard.csv"'})
+                           {"Content-Disposition": 'attachment; filename="leaderboard.csv"'}, owner_id=owner_id)
 
 
-@router.get("/leaderboard/{submission_id}/{model}")
+@router.get("/leaderboard/{submission_id}/{model}", summary="One model of the leaderboard",
+            responses={200: {"description": "the model's aggregates, bibtex, and every benchmark's numbers with "
+                                            "its per-layer scores"},
+                       404: {"description": "no such model on the board (private models: only to their owner)"}})
 def read_leaderboard_model(entry: ListedModel) -> dict:
+    """A model of the board: its aggregates, `reference` and `public` marks, model card, bibtex, and for every
+    benchmark (leaderboard or not) its numbers, committed layer and per-layer scores. A private model answers
+    only its owner's token; everyone else gets 404."""
     return entry
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def leaderboard_page(request: Request, session: SessionDep, view: BoardView, as_of: AsOf) -> Response:
-    page = render_leaderboard(request, session, view, as_of)
-    return _board_response(request, session, ("page", as_of, view, str(request.base_url)), page,
-                           "text/html; charset=utf-8")
+def leaderboard_page(request: Request, session: SessionDep, view: BoardView, as_of: AsOf,
+                     owner_id: ViewerId) -> Response:
+    page, key = render_leaderboard(request, session, view, as_of, owner_id)
+    return _board_response(request, session, key, page, "text/html; charset=utf-8", owner_id=owner_id)
 
 
 @router.get("/models/{submission_id}/{model}", response_class=HTMLResponse, include_in_schema=False)
@@ -85,7 +104,8 @@ def _detail(identifier: str, session, catalogue) -> dict:
     return detail
 
 
-@router.get("/benchmarks/{identifier}.json", response_model=BenchmarkDetail)
+@router.get("/benchmarks/{identifier}.json", response_model=BenchmarkDetail, summary="A benchmark, as JSON",
+            responses={404: {"description": "no such benchmark"}})
 def read_benchmark_json(identifier: str, session: SessionDep, catalogue: CatalogueDep) -> dict:
     """A benchmark: citation, region, species, metric, ceiling, versions, public/private split, the public
     models' scores and their histogram, its correlation with every other benchmark, and sample stimuli."""
@@ -106,8 +126,10 @@ def benchmark_thumbnail(identifier: str, index: int, request: Request) -> Respon
     return Response(response.content, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
 
-@router.get("/benchmarks/{identifier}", response_model=BenchmarkDetail,
-            responses={200: {"content": {"text/html": {}}}})
+@router.get("/benchmarks/{identifier}", response_model=BenchmarkDetail, summary="A benchmark's page",
+            responses={200: {"content": {"text/html": {}}, "description": "the page, or its JSON for "
+                                                                          "`Accept: application/json`"},
+                       404: {"description": "no such benchmark"}})
 def benchmark_page(identifier: str, request: Request, session: SessionDep, catalogue: CatalogueDep):
     """The benchmark's page; ``Accept: application/json`` gets the JSON of /benchmarks/{id}.json."""
     detail = _detail(identifier, session, catalogue)
@@ -132,7 +154,9 @@ def _compared(session, models: str) -> dict:
 ModelsQuery = Query(description="two to four model names (or submission_id/model), comma-separated")
 
 
-@router.get("/compare.json", response_model=ComparePublic)
+@router.get("/compare.json", response_model=ComparePublic, summary="Compare two to four models",
+            responses={404: {"description": "a model is not on the public leaderboard"},
+                       422: {"description": "fewer than two or more than four models"}})
 def read_compare(session: SessionDep, models: str = ModelsQuery) -> dict:
     """Two to four models side by side: every benchmark's cell with its error, and each model's layer scores."""
     return _compared(session, models)

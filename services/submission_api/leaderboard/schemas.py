@@ -37,6 +37,10 @@ class LeaderboardRow(BaseModel):
     benchmarks: dict[str, ScoreCell]
     rank: int
     metadata: dict = Field(default_factory=dict, description="the model card: metadata.yaml and measured numbers")
+    reference: bool = Field(False, description="submitted by the platform's reserved 'reference' account "
+                                               "(`make seed`): a reference model")
+    public: bool = Field(True, description="false only on the board of the signed-in owner of a private "
+                                           "submission; nobody else sees private models")
 
 
 class LeaderboardPublic(BaseModel):

@@ -1,5 +1,9 @@
 """The leaderboard: one row per model of each public, visible, completed submission.
 
+A signed-in owner (``owner_id``) also sees the models of their own private submissions, each row marked
+``public: false``; nobody else does. A row is marked ``reference`` when the reserved ``reference`` account
+submitted it (``cortexscore seed-leaderboard``, ``make seed``).
+
 Only leaderboard benchmarks count (synthetic ones never do). A row's
 aggregates follow :func:`cortexscore.aggregation.aggregate_model`: a failed
 benchmark counts as 0 beside scored siblings, a region with nothing scored is
@@ -21,13 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cortexscore.aggregation import aggregate_model
 from cortexscore.score import ScoreNumbers
 
-from submission_api.core.models import Job, ScoreHistory, ScoreRow, Submission
+from submission_api.accounts.service import REFERENCE_NAME
+from submission_api.core.models import Job, ScoreHistory, ScoreRow, Submission, User
 from submission_api.leaderboard import history  # noqa: F401  (registers the score-history writer)
 
 AGGREGATE_COLUMNS = ("average", "neural", "V1", "V2", "V4", "IT", "behavior")
@@ -47,6 +52,8 @@ class View:
     filters: tuple[tuple[str, str], ...] = ()
     params_min: float | None = None
     params_max: float | None = None
+    # True: only the reference account's models; False: only the others'; None: all.
+    reference: bool | None = None
 
     @property
     def reweighted(self) -> bool:
@@ -90,12 +97,19 @@ def _leaves(cells: list[dict]) -> list[dict]:
              "value": cell["ceiled"] if cell["kind"] != "engineering" else cell["raw"]} for cell in cells]
 
 
-def _visible():
-    return and_(Submission.public.is_(True), Submission.hidden.is_(False), Submission.status == "completed")
+def _visible(owner_id: int | None = None):
+    """Completed, unhidden submissions that are public, or (for a signed-in owner) their own."""
+    shown = Submission.public.is_(True) if owner_id is None else or_(Submission.public.is_(True),
+                                                                     Submission.owner_id == owner_id)
+    return and_(shown, Submission.hidden.is_(False), Submission.status == "completed")
 
 
-def _visible_submissions(session: Session):
-    return select(Submission).where(_visible())
+def _visible_submissions(session: Session, owner_id: int | None = None):
+    return select(Submission).where(_visible(owner_id))
+
+
+def _is_reference(session: Session, owner_id: int | None) -> bool:
+    return owner_id is not None and session.scalar(select(User.name).where(User.id == owner_id)) == REFERENCE_NAME
 
 
 def _benchmark_sort_key(column: dict) -> tuple:
@@ -158,9 +172,9 @@ _cache_lock = threading.Lock()
 CACHE_ENTRIES = 16
 
 
-def _fingerprint(session: Session) -> tuple:
-    """Changes whenever a score is written or removed, a job fails, or the visible submissions change."""
-    visible = select(func.count(), func.max(Submission.id), func.max(Submission.created_at)).where(_visible())
+def _fingerprint(session: Session, owner_id: int | None = None) -> tuple:
+    """Changes whenever a score is written or removed, a job fails, or the submissions visible (to the owner) change."""
+    visible = select(func.count(), func.max(Submission.id), func.max(Submission.created_at)).where(_visible(owner_id))
     return (str(session.get_bind().engine.url), *session.execute(select(
         select(func.max(ScoreRow.id)).scalar_subquery(),
         select(func.count()).select_from(ScoreRow).scalar_subquery(),
@@ -169,9 +183,9 @@ def _fingerprint(session: Session) -> tuple:
     )).one(), *session.execute(visible).one())
 
 
-def cached(session: Session, key: tuple, build):
-    """``build()``, remembered until :func:`_fingerprint` changes."""
-    full_key = (_fingerprint(session), *key)
+def cached(session: Session, key: tuple, build, *, owner_id: int | None = None):
+    """``build()``, remembered until :func:`_fingerprint` changes; an owner's boards apart from the public one."""
+    full_key = (_fingerprint(session, owner_id), owner_id, *key)
     with _cache_lock:
         if full_key in _cache:
             _cache.move_to_end(full_key)
@@ -184,27 +198,30 @@ def cached(session: Session, key: tuple, build):
     return value
 
 
-def _build_board(session: Session, as_of: datetime | None) -> dict:
-    submission_query = select(Submission.id, Submission.created_at, Submission.model_cards).where(_visible())
+def _build_board(session: Session, as_of: datetime | None, owner_id: int | None = None) -> dict:
+    visible = _visible(owner_id)
+    submission_query = (select(Submission.id, Submission.created_at, Submission.model_cards, Submission.public,
+                               (User.name == REFERENCE_NAME).label("reference"))
+                        .outerjoin(User, User.id == Submission.owner_id).where(visible))
     if as_of is not None:
         submission_query = submission_query.where(Submission.created_at <= as_of)
     submissions = {row.id: row for row in session.execute(submission_query.order_by(Submission.created_at))}
     jobs = session.execute(
         select(Job.id, Job.submission_id, Job.model, Job.benchmark, Job.benchmark_version, Job.region, Job.kind,
                Job.status, Job.message, Job.finished_at)
-        .join(Submission, Submission.id == Job.submission_id).where(_visible(), Job.leaderboard.is_(True))
+        .join(Submission, Submission.id == Job.submission_id).where(visible, Job.leaderboard.is_(True))
         .order_by(Job.id)).all()
     if as_of is None:
         scores = {row.job_id: row for row in session.execute(
             select(ScoreRow.job_id, ScoreRow.benchmark_version, *(getattr(ScoreRow, name) for name in CELL_NUMBERS),
-                   ScoreRow.layer).join(Submission, Submission.id == ScoreRow.submission_id).where(_visible()))}
+                   ScoreRow.layer).join(Submission, Submission.id == ScoreRow.submission_id).where(visible))}
     else:
         scores = {}
         for row in session.execute(
                 select(ScoreHistory.job_id, ScoreHistory.benchmark_version, ScoreHistory.raw, ScoreHistory.ceiling,
                        ScoreHistory.ceiled, ScoreHistory.error)
                 .join(Submission, Submission.id == ScoreHistory.submission_id)
-                .where(_visible(), ScoreHistory.recorded_at <= as_of)
+                .where(visible, ScoreHistory.recorded_at <= as_of)
                 .order_by(ScoreHistory.recorded_at, ScoreHistory.id)):
             scores[row.job_id] = row  # the latest score of each job at that date
     cells: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -229,6 +246,7 @@ def _build_board(session: Session, as_of: datetime | None) -> dict:
     for (submission_id, model), model_cells in cells.items():
         submission = submissions[submission_id]
         rows.append({"model": model, "submission_id": submission_id, "submitted_at": submission.created_at,
+                     "public": bool(submission.public), "reference": bool(submission.reference),
                      "metadata": (submission.model_cards or {}).get(model) or {},
                      "aggregate": aggregate_model(_leaves(model_cells)),
                      "benchmarks": {cell["benchmark"]: cell for cell in model_cells}})
@@ -244,13 +262,16 @@ def _rank(rows: list[dict]) -> None:
         row["rank"] = rank
 
 
-def full_board(session: Session, as_of: datetime | None = None) -> dict:
-    """Every visible model on every leaderboard benchmark, with the default (equal-weight) aggregates."""
-    return cached(session, ("board", as_of), lambda: _build_board(session, as_of))
+def full_board(session: Session, as_of: datetime | None = None, owner_id: int | None = None) -> dict:
+    """Every visible model (with ``owner_id``, also that owner's private ones) on every leaderboard benchmark,
+    with the default (equal-weight) aggregates."""
+    return cached(session, ("board", as_of), lambda: _build_board(session, as_of, owner_id), owner_id=owner_id)
 
 
 def matches(row: dict, view: View) -> bool:
     if view.q and view.q.lower() not in row["model"].lower():
+        return False
+    if view.reference is not None and row["reference"] != view.reference:
         return False
     card = row["metadata"]
     for name, wanted in view.filters:
@@ -283,12 +304,13 @@ def apply_view(board: dict, view: View) -> dict:
     return {**board, "benchmarks": columns, "models": rows}
 
 
-def leaderboard(session: Session, view: View | None = None, as_of: datetime | None = None) -> dict:
+def leaderboard(session: Session, view: View | None = None, as_of: datetime | None = None,
+                owner_id: int | None = None) -> dict:
     """The leaderboard as JSON: the columns, then the rows ranked by average (unscored last)."""
-    board = full_board(session, as_of)
+    board = full_board(session, as_of, owner_id)
     if view is None or view == View():
         return board
-    return cached(session, ("view", as_of, view), lambda: apply_view(board, view))
+    return cached(session, ("view", as_of, view), lambda: apply_view(board, view), owner_id=owner_id)
 
 
 def card_values(board: dict) -> dict[str, list[str]]:
@@ -301,9 +323,10 @@ def card_values(board: dict) -> dict[str, list[str]]:
     return {name: sorted(values[name]) for name in CARD_FILTERS}
 
 
-def model_entry(session: Session, submission_id: str, model: str) -> dict | None:
-    """One model's page: its aggregates, bibtex, and every benchmark's numbers and layer scores; None if not listed."""
-    submission = session.scalar(_visible_submissions(session).where(Submission.id == submission_id))
+def model_entry(session: Session, submission_id: str, model: str, owner_id: int | None = None) -> dict | None:
+    """One model's page: its aggregates, bibtex, and every benchmark's numbers and layer scores; None if not listed
+    (to ``owner_id``, who also sees their private models)."""
+    submission = session.scalar(_visible_submissions(session, owner_id).where(Submission.id == submission_id))
     if submission is None or model not in submission.models:
         return None
     jobs = [job for job in submission.jobs if job.model == model]
@@ -318,5 +341,6 @@ def model_entry(session: Session, submission_id: str, model: str) -> dict | None
                            "layer_scores": provenance.get("layer_scores") or {}})
     leaves = _leaves([cell for cell in benchmarks if cell["leaderboard"]])
     return {"model": model, "submission_id": submission.id, "submitted_at": submission.created_at,
+            "public": submission.public, "reference": _is_reference(session, submission.owner_id),
             "metadata": (submission.model_cards or {}).get(model) or {},
             "bibtex": bibtex, "aggregate": aggregate_model(leaves) if leaves else {}, "benchmarks": benchmarks}

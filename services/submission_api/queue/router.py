@@ -33,7 +33,9 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-@router.get("/queue", response_model=QueuePublic, responses={200: {"content": {"text/html": {}}}})
+@router.get("/queue", response_model=QueuePublic, summary="The job queue",
+            responses={200: {"content": {"text/html": {}}, "description": "JSON, or the queue page for a browser "
+                                                                         "(`Accept: text/html`)"}})
 def read_queue(request: Request, session: SessionDep,
                submission: Annotated[str | None, Query(max_length=64, description="also place this submission")]
                = None):
@@ -77,7 +79,10 @@ def submission_page(request: Request, submission: BrowserOwned, session: Session
         "token": request.query_params.get("token", ""), "owner_secret": request.query_params.get("owner_secret", "")})
 
 
-@router.get("/submissions/{submission_id}/usage", response_model=SubmissionUsagePublic)
+@router.get("/submissions/{submission_id}/usage", response_model=SubmissionUsagePublic,
+            summary="What a submission's jobs used",
+            responses={401: {"description": "an unknown or revoked token"},
+                       404: {"description": "no such submission, or not yours"}})
 def submission_usage(submission: BrowserOwned, session: SessionDep) -> dict:
     """The owner's view of what each job used: attempts, wall and CPU seconds, peak memory of the model's
     processes, and whether the activations came from the scorer's cache."""
@@ -98,8 +103,10 @@ def _event(name: str, data) -> str:
     return f"event: {name}\n" + "".join(f"data: {line}\n" for line in text.split("\n")) + "\n"
 
 
-@router.get("/submissions/{submission_id}/events", include_in_schema=True,
-            responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}})
+@router.get("/submissions/{submission_id}/events", include_in_schema=True, summary="A submission's live log",
+            responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"},
+                       401: {"description": "an unknown or revoked token"},
+                       404: {"description": "no such submission, or not yours"}})
 async def submission_events(request: Request, submission: BrowserOwned) -> StreamingResponse:
     """The owner's live view: ``log`` events with new job-log lines, ``status`` events with the status, queue
     position and ETA, and ``end`` when the submission is finished."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from cortexscore.score import BenchmarkScore
@@ -95,6 +95,9 @@ class SubmissionCreatedPublic(SubmissionCreated):
     webhook_secret: str | None = None
     # Anonymous uploads only, shown this once: send it as X-Owner-Secret to read logs, cancel or update.
     owner_secret: str | None = None
+    public: bool = Field(False, description="whether everyone sees it on the leaderboard once scored; uploads are "
+                                            "private unless the form says public=true")
+    visibility: str = Field("", description="who sees it on the leaderboard, and how to change that")
 
 
 class SubmissionPublic(SubmissionBase):
@@ -133,3 +136,21 @@ class ScoresPublic(BaseModel):
 class LogsPublic(BaseModel):
     submission_id: str
     log: str
+
+
+def visibility_note(submission_id: str, *, public: bool, anonymous: bool) -> str:
+    """The 202 answer's ``visibility``: who sees the submission on the leaderboard, and the request that changes it.
+
+    >>> visibility_note("abc", public=False, anonymous=False)[:60]
+    'private: on the leaderboard only for you (GET /leaderboard w'
+    """
+    if public:
+        return (f"public: everyone sees its models on the leaderboard once scored; make it private with "
+                f"PATCH /submissions/{submission_id} and the body {{\"public\": false}}")
+    if anonymous:
+        return (f"private: it is on no one's leaderboard; make it public with PATCH /submissions/{submission_id}, "
+                f"the header X-Owner-Secret: <owner_secret> and the body {{\"public\": true}}, or upload with "
+                f"public=true (`cortexscore submit --public`)")
+    return (f"private: on the leaderboard only for you (GET /leaderboard with your token, or /?token=<token>); "
+            f"make it public with PATCH /submissions/{submission_id} and the body {{\"public\": true}}, or upload "
+            f"with public=true (`cortexscore submit --public`)")

@@ -81,13 +81,16 @@
     form.querySelectorAll(".card-filter").forEach(function (select) {
       if (select.value) { filters[select.getAttribute("data-filter")] = select.value; }
     });
-    return {q: form.elements.q.value.trim(), use: use, all: all, weights: weights, filters: filters,
+    // A signed-in owner's token (?token=) stays in the URL, or a reload would drop their private models.
+    return {token: form.elements.token ? form.elements.token.value : "",
+            q: form.elements.q.value.trim(), use: use, all: all, weights: weights, filters: filters,
             paramsMin: form.elements.params_min.value, paramsMax: form.elements.params_max.value,
             asOf: form.elements.as_of.value};
   }
 
   function query(view) {
     var params = new URLSearchParams();
+    if (view.token) { params.set("token", view.token); }
     if (view.q) { params.set("q", view.q); }
     Object.keys(view.filters).forEach(function (name) { params.set(name, view.filters[name]); });
     if (view.paramsMin) { params.set("params_min", view.paramsMin); }
