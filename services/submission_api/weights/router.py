@@ -33,7 +33,10 @@ def _public(request: Request, upload: WeightUpload, store, settings, tmp_dir, *,
 
 
 @router.post("", status_code=201, response_model=WeightUploadPublic,
-             responses={200: {"description": "this file was declared before: its upload, to resume or reuse"}})
+             responses={200: {"description": "this file was declared before: its upload, to resume or reuse"},
+                        401: {"description": "no token: weight uploads need an account (`account_required`)"},
+                        413: {"description": "the file would exceed your storage quota (`over_quota`)"},
+                        422: {"description": "a malformed name, sha256 or size (`size_mismatch`)"}})
 def declare_weights(body: WeightUploadCreate, request: Request, response: Response, owner: WeightsUploader,
                     session: SessionDep, store: StoreDep, settings: SettingsDep,
                     tmp_dir: WeightsTmpDir) -> WeightUploadPublic:
@@ -46,9 +49,11 @@ def declare_weights(body: WeightUploadCreate, request: Request, response: Respon
     return _public(request, upload, store, settings, tmp_dir, with_url=True)
 
 
-@router.get("", response_model=WeightUploadsPublic)
+@router.get("", response_model=WeightUploadsPublic,
+            responses={401: {"description": "no token: weight uploads need an account (`account_required`)"}})
 def list_weights(request: Request, owner: WeightsUploader, session: SessionDep, store: StoreDep,
                  settings: SettingsDep, tmp_dir: WeightsTmpDir) -> WeightUploadsPublic:
+    """Your weight uploads, ready or pending, with the bytes they hold against your storage quota."""
     uploads = service.list_uploads(session, owner.id)
     return WeightUploadsPublic(used_bytes=sum(upload.size for upload in uploads),
                                quota_bytes=settings.weights_quota_bytes,
@@ -56,7 +61,8 @@ def list_weights(request: Request, owner: WeightsUploader, session: SessionDep, 
 
 
 @router.head("/{upload_id}", include_in_schema=False)  # as GET: clients ask for Upload-Offset alone
-@router.get("/{upload_id}", response_model=WeightUploadPublic)
+@router.get("/{upload_id}", response_model=WeightUploadPublic,
+            responses={404: {"description": "no such upload of yours (`unknown_upload`)"}})
 def read_weights(upload: OwnedUpload, request: Request, response: Response, store: StoreDep, settings: SettingsDep,
                  tmp_dir: WeightsTmpDir) -> WeightUploadPublic:
     """An upload's state; ``Upload-Offset`` (also on HEAD) says where a streamed upload resumes."""
@@ -65,7 +71,13 @@ def read_weights(upload: OwnedUpload, request: Request, response: Response, stor
     return public
 
 
-@router.put("/{upload_id}", name="send_weights_chunk", response_model=WeightUploadPublic)
+@router.put("/{upload_id}", name="send_weights_chunk", response_model=WeightUploadPublic,
+            responses={400: {"description": "a malformed Content-Range, or the chunk was cut off (see Upload-Offset)"},
+                       404: {"description": "no such upload of yours (`unknown_upload`)"},
+                       409: {"description": "the chunk does not start at Upload-Offset (`offset_mismatch`), the "
+                                            "upload is presigned, complete, or busy"},
+                       422: {"description": "more bytes than declared (`size_mismatch`), or the whole file does "
+                                            "not hash to the declared sha256 (`sha256_mismatch`, bytes discarded)"}})
 async def send_chunk(upload: OwnedUpload, chunk: ChunkRange, request: Request, response: Response,
                      session: SessionDep, store: StoreDep, settings: SettingsDep,
                      tmp_dir: WeightsTmpDir) -> WeightUploadPublic:
@@ -110,7 +122,10 @@ async def send_chunk(upload: OwnedUpload, chunk: ChunkRange, request: Request, r
     return public
 
 
-@router.post("/{upload_id}/complete", response_model=WeightUploadPublic)
+@router.post("/{upload_id}/complete", response_model=WeightUploadPublic,
+             responses={404: {"description": "no such upload of yours (`unknown_upload`)"},
+                        409: {"description": "the object store does not hold the whole file yet (`upload_incomplete`)"},
+                        422: {"description": "the stored bytes do not match the declared size or sha256"}})
 def complete_weights(upload: OwnedUpload, request: Request, session: SessionDep, store: StoreDep,
                      settings: SettingsDep, tmp_dir: WeightsTmpDir) -> WeightUploadPublic:
     """Verify the upload's size and sha256 in the object store; only then is it ready for submissions."""
@@ -122,7 +137,9 @@ def complete_weights(upload: OwnedUpload, request: Request, session: SessionDep,
     return _public(request, upload, store, settings, tmp_dir)
 
 
-@router.delete("/{upload_id}", status_code=204)
+@router.delete("/{upload_id}", status_code=204,
+               responses={404: {"description": "no such upload of yours (`unknown_upload`)"},
+                          409: {"description": "a queued or running submission uses it (`weights_in_use`)"}})
 def delete_weights(upload: OwnedUpload, session: SessionDep, store: StoreDep, tmp_dir: WeightsTmpDir) -> Response:
     """Remove the file and free its quota; refused while an unfinished submission uses it."""
     with answered_as_rejections():
