@@ -231,7 +231,7 @@ class Worker:
             try:
                 lease = self.claim()
             except httpx.HTTPError as error:
-                log.warning("cannot reach the API (%s); retrying in %.0fs", error, self.settings.poll_seconds)
+                log.warning("cannot reach the API (%s); retrying in %.1fs", error, self.settings.poll_seconds)
                 lease = None
             if lease is None:
                 time.sleep(self.settings.poll_seconds)
